@@ -1,0 +1,53 @@
+# mlcycle's front door. `make help` lists every target.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+EXTRAS := api,ui,cloud,dev
+PYTEST_ARGS ?=
+
+.PHONY: help install run test lint format bench compile lock clean
+
+help: ## List every target with its purpose
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --constraint constraints.txt --editable '.[$(EXTRAS)]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv/ and install mlcycle with its dev tools (pinned by constraints.txt)
+
+run: install ## Install if needed, then run the training pipeline on the default data
+	$(BIN)/mlcycle run
+
+test: install lint ## Install if needed, then run the whole test suite (lint included)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install ## ruff lint and format check
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+format: install ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench
+
+bench: install ## Run every benchmark under bench/ (figures in bench/results/*.json)
+	@set -e; for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script; done
+
+compile: install ## Compile the pipeline spec for Vertex AI (mlcycle-pipeline.yaml)
+	$(BIN)/mlcycle compile --output mlcycle-pipeline.yaml
+
+lock: ## Re-resolve every dependency into constraints.txt (fresh venv; needs the registry)
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet '.[$(EXTRAS)]'
+	{ echo "# One pin for every package in every mlcycle environment (runtime, api, ui, cloud, dev)."; \
+	  echo "# Regenerate: make lock  (pip freeze of a fresh install of .[all extras])"; \
+	  .lock-venv/bin/pip freeze --exclude-editable | grep -v '^mlcycle'; } > constraints.txt
+	rm -rf .lock-venv
+
+clean: ## Remove the venv, local runs and caches (not your data under .mlcycle/data)
+	rm -rf $(VENV) .mlcycle/pipeline .mlcycle-pipeline .pytest_cache .ruff_cache

@@ -1,0 +1,315 @@
+"""The `mlcycle` command line: a thin shell over the pipeline, the registry and the services."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.panel import Panel
+from rich.table import Table
+
+from mlcycle.config import ConfigError, load_config
+from mlcycle.settings import get_settings
+
+app = typer.Typer(
+    help="mlcycle: train, gate, register and serve tabular classifiers.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+data_app = typer.Typer(help="Manage the data in <root>/data/incoming/.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+console = Console()
+err = Console(stderr=True)
+
+RootOption = Annotated[
+    str | None,
+    typer.Option(
+        "--root",
+        help="Data, pipeline and registry root: a folder or gs://bucket/prefix "
+        "[env MLCYCLE_ROOT; default ./.mlcycle].",
+        show_default=False,
+    ),
+]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="Data-set config YAML [env MLCYCLE_CONFIG; default configs/breast_cancer.yaml].",
+        show_default=False,
+    ),
+]
+
+METRIC_ORDER = ("roc_auc", "accuracy", "precision", "recall", "f1", "brier")
+EXIT_REJECTED = 2
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+def _config(path: Path | None) -> Any:
+    settings = get_settings(config=path)
+    try:
+        return load_config(settings.config)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+
+
+# -- run ------------------------------------------------------------------------------------
+
+
+def _steps_table(states: dict[str, str], started: dict[str, float]) -> Table:
+    from mlcycle.pipeline.local import STEPS
+
+    icons = {
+        "pending": "[dim]·[/]",
+        "running": "[yellow]…[/]",
+        "done": "[green]✓[/]",
+        "cached": "[cyan]↺[/]",
+        "failed": "[red]✗[/]",
+    }
+    table = Table.grid(padding=(0, 2))
+    for step in STEPS:
+        state = states.get(step, "pending")
+        extra = ""
+        if state == "running":
+            extra = f"[dim]{time.perf_counter() - started[step]:.1f}s[/]"
+        elif state == "cached":
+            extra = "[dim]cached[/]"
+        elif step in started and state in ("done", "failed"):
+            extra = f"[dim]{started[step + ':end'] - started[step]:.1f}s[/]"
+        table.add_row(icons[state], step, extra)
+    return table
+
+
+def _summary(registration: dict[str, Any]) -> Table:
+    before = registration.get("champion_before") or {}
+    table = Table(title="challenger vs champion (same test split)", title_justify="left")
+    table.add_column("metric")
+    table.add_column(f"challenger {registration['version']}", justify="right")
+    table.add_column(f"champion {before.get('version', '(none)')}", justify="right")
+    for name in METRIC_ORDER:
+        theirs = before.get("metrics", {}).get(name)
+        table.add_row(
+            name, f"{registration['metrics'][name]:.4f}", "" if theirs is None else f"{theirs:.4f}"
+        )
+    return table
+
+
+@app.command()
+def run(
+    root: RootOption = None,
+    config: ConfigOption = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Print kfp.local's full log.")
+    ] = False,
+) -> None:
+    """Run the training pipeline locally (kfp.local, cached) and summarise the outcome.
+
+    Exits 0 when the pipeline finished, promoted or not; 2 when the data was rejected (the
+    report says why); 1 on any other failure.
+    """
+    from mlcycle.pipeline.local import run_pipeline
+
+    settings = get_settings(root=root, config=config)
+    dataset = _config(settings.config)
+    states: dict[str, str] = {}
+    started: dict[str, float] = {}
+
+    def on_step(step: str, state: str) -> None:
+        now = time.perf_counter()
+        if state == "running":
+            started[step] = now
+        elif state in ("done", "failed"):
+            started[step + ":end"] = now
+        states[step] = state
+
+    console.print(f"[bold]mlcycle run[/] root={settings.root} config={settings.config}")
+    with Live(
+        _steps_table(states, started),
+        console=console,
+        refresh_per_second=8,
+        transient=False,
+        get_renderable=lambda: _steps_table(states, started),
+    ):
+        result = run_pipeline(settings.root, dataset, settings.pipeline_root, on_step)
+    console.print()
+    if result.seeded:
+        console.print(f"first run: wrote the default data to {result.seeded}")
+    if verbose:
+        console.print(Path(result.log_path).read_text(), markup=False, highlight=False)
+    if result.rejection is not None:
+        err.print(
+            Panel(
+                result.rejection.render(),
+                title=f"data rejected by {result.failed_step}",
+                border_style="red",
+            )
+        )
+        err.print(
+            "The champion is unchanged. Fix or remove the file in the incoming folder "
+            "(mlcycle data list / data rm) and run again."
+        )
+        raise typer.Exit(EXIT_REJECTED)
+    if not result.ok:
+        tail = "\n".join(Path(result.log_path).read_text().splitlines()[-30:])
+        err.print(
+            Panel(
+                tail, title=f"step {result.failed_step or '?'} failed; log tail", border_style="red"
+            )
+        )
+        raise _fail(f"pipeline failed; full log: {result.log_path}")
+    reg = result.registration
+    console.print(_summary(reg))
+    gate = reg["gate"]
+    colour = "green" if reg["promoted"] else "yellow"
+    console.print(f"gate: [bold {colour}]{gate['decision']}[/]")
+    for reason in gate["reasons"]:
+        console.print(f"  - {reason}")
+    note = "" if reg["registered"] else " (model unchanged: already registered)"
+    console.print(
+        f"version [bold]{reg['version']}[/]{note}; champion: "
+        f"[bold]{reg['champion'] or '(none)'}[/]  ({result.seconds:.1f}s)"
+    )
+
+
+# -- models ---------------------------------------------------------------------------------
+
+
+def model_rows(root: str) -> list[dict[str, Any]]:
+    """Every version, as `mlcycle models --json` prints them."""
+    from mlcycle.model.registry import Registry
+
+    registry = Registry(root)
+    champion = registry.champion_version()
+    return [
+        {
+            "version": m["version"],
+            "is_champion": m["version"] == champion,
+            "created_at": m["created_at"],
+            "candidate": m["model"].get("candidate"),
+            "data_hash": m["lineage"]["data_hash"],
+            "gate": m["gate"],
+            "metrics": m["metrics"],
+        }
+        for m in registry.versions()
+    ]
+
+
+@app.command()
+def models(
+    root: RootOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List every registered model version; the champion is marked."""
+    rows = model_rows(get_settings(root=root).root)
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        console.print("no models yet: run `mlcycle run`")
+        return
+    table = Table()
+    for col in ("", "version", "created", "candidate", "roc_auc", "recall", "gate", "data"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            "★" if r["is_champion"] else "",
+            r["version"],
+            r["created_at"],
+            r["candidate"],
+            f"{r['metrics']['roc_auc']:.4f}",
+            f"{r['metrics']['recall']:.4f}",
+            r["gate"]["decision"],
+            r["data_hash"][:12],
+        )
+    console.print(table)
+
+
+# -- data -----------------------------------------------------------------------------------
+
+
+@data_app.command("add")
+def data_add(
+    file: Annotated[Path, typer.Argument(help="A .csv or .parquet file.")], root: RootOption = None
+) -> None:
+    """Copy a data file into the incoming folder; the next run (or `mlcycle watch`) trains on it."""
+    from mlcycle import storage
+    from mlcycle.data.ingest import READERS, incoming_uri
+
+    if not file.is_file():
+        raise _fail(f"no such file: {file}")
+    if not file.name.lower().endswith(READERS):
+        raise _fail(f"{file.name}: incoming files must end in {', '.join(READERS)}")
+    incoming = incoming_uri(storage.normalize(get_settings(root=root).root))
+    target = storage.join(incoming, file.name)
+    if storage.exists(target):
+        target = storage.join(incoming, f"{time.strftime('%Y%m%d-%H%M%S')}-{file.name}")
+    storage.upload(file, target)
+    console.print(f"added {file} as {target}")
+
+
+@data_app.command("list")
+def data_list(root: RootOption = None) -> None:
+    """List the files in the incoming folder."""
+    from mlcycle import storage
+    from mlcycle.data.ingest import incoming_uri
+
+    for info in storage.list_files(incoming_uri(storage.normalize(get_settings(root=root).root))):
+        console.print(f"{info.name}\t{info.size} bytes\t{info.modified}")
+
+
+@data_app.command("rm")
+def data_rm(
+    name: Annotated[str, typer.Argument(help="File name as `data list` shows it.")],
+    root: RootOption = None,
+) -> None:
+    """Remove a file from the incoming folder (for example one a run rejected)."""
+    from mlcycle import storage
+    from mlcycle.data.ingest import incoming_uri
+
+    target = storage.join(incoming_uri(storage.normalize(get_settings(root=root).root)), name)
+    if not storage.exists(target):
+        raise _fail(f"no incoming file named {name!r}")
+    storage.remove(target)
+    console.print(f"removed {target}")
+
+
+# -- compile --------------------------------------------------------------------------------
+
+
+@app.command("compile")
+def compile_cmd(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the spec.")] = Path(
+        "mlcycle-pipeline.yaml"
+    ),
+    image: Annotated[
+        str | None,
+        typer.Option(
+            "--image",
+            help="Container image for every step (the Dockerfile's `pipeline` target).",
+            show_default=False,
+        ),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Compile the pipeline to the spec YAML that Vertex AI Pipelines accepts."""
+    from mlcycle.pipeline.compile import compile_pipeline
+    from mlcycle.pipeline.components import DEFAULT_IMAGE
+
+    path = compile_pipeline(output, _config(config), image or DEFAULT_IMAGE)
+    console.print(f"wrote {path}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""The data-set config: everything that makes a CSV a learning problem, in one YAML file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ColumnType = Literal["numeric", "categorical"]
+Metric = Literal["roc_auc", "accuracy", "precision", "recall", "f1", "brier"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Candidate(_Strict):
+    """One model family to try, with the grid searched by cross-validation."""
+
+    name: str
+    estimator: Literal["logistic_regression", "hist_gradient_boosting", "random_forest"]
+    params: dict[str, Any] = Field(default_factory=dict, description="Fixed hyperparameters.")
+    grid: dict[str, list[Any]] = Field(default_factory=dict, description="Searched by CV.")
+
+
+class Gate(_Strict):
+    """When a challenger may replace the champion."""
+
+    primary_metric: Metric = "roc_auc"
+    # Absolute floors (ceilings for brier) the challenger must pass on the test split.
+    thresholds: dict[Metric, float] = Field(default_factory=dict)
+    # The challenger must beat the champion's primary metric by more than this.
+    min_improvement: float = Field(0.0, ge=0.0)
+
+
+class Validation(_Strict):
+    """Data-quality rules applied to every new snapshot."""
+
+    # A value further outside the champion's observed range than this fraction of the range
+    # is an error; anything outside the range at all is a warning.
+    range_tolerance: float = Field(0.5, ge=0.0)
+    # A column with more missing values than this fraction gets a warning (all missing: error).
+    max_missing_fraction: float = Field(0.2, ge=0.0, le=1.0)
+    min_rows_per_class: int = Field(10, ge=2)
+
+
+class Resources(_Strict):
+    """Per-step machine size on Vertex AI (ignored locally)."""
+
+    cpu: str = "4"
+    memory: str = "16G"
+
+
+class DatasetConfig(_Strict):
+    """A tabular classification problem described by configuration alone."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    label: str
+    positive_class: str | None = Field(
+        None, description="Binary problems: the class whose recall matters (required)."
+    )
+    drop_columns: list[str] = Field(default_factory=list, description="Ids and leaks.")
+    column_types: dict[str, ColumnType] = Field(
+        default_factory=dict, description="Overrides; other columns are inferred."
+    )
+    test_size: float = Field(0.2, gt=0.0, lt=1.0)
+    seed: int = 42
+    cv_folds: int = Field(5, ge=2)
+    candidates: list[Candidate] = Field(min_length=1)
+    gate: Gate = Field(default_factory=Gate)
+    validation: Validation = Field(default_factory=Validation)
+    resources: Resources = Field(default_factory=Resources)
+    seed_data: Literal["sklearn_breast_cancer"] | None = Field(
+        None, description="Data written to an empty incoming folder on the first run."
+    )
+
+    @field_validator("candidates")
+    @classmethod
+    def _unique_names(cls, candidates: list[Candidate]) -> list[Candidate]:
+        names = [c.name for c in candidates]
+        if len(set(names)) != len(names):
+            raise ValueError(f"candidate names must be unique, got {names}")
+        return candidates
+
+    @model_validator(mode="after")
+    def _label_not_dropped(self) -> DatasetConfig:
+        if self.label in self.drop_columns:
+            raise ValueError(f"label column {self.label!r} is also in drop_columns")
+        return self
+
+    def to_json(self) -> str:
+        """Canonical JSON: how the config travels into pipeline components."""
+        return self.model_dump_json()
+
+    @classmethod
+    def from_json(cls, text: str) -> DatasetConfig:
+        return cls.model_validate_json(text)
+
+
+class ConfigError(ValueError):
+    """The data-set config file is missing or invalid."""
+
+
+def load_config(path: str | Path) -> DatasetConfig:
+    """Read and validate a data-set config file, naming the file in every error."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config file {path} must hold a mapping, got {type(raw).__name__}")
+    try:
+        return DatasetConfig.model_validate(raw)
+    except ValueError as exc:
+        raise ConfigError(f"config file {path} is invalid:\n{exc}") from None

@@ -1,0 +1,75 @@
+"""Data-quality findings: what ingest and validate say about a snapshot, for people and code."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One broken rule: where, which rule, how many values, and a few of them."""
+
+    rule: str
+    message: str
+    column: str | None = None
+    file: str | None = None
+    count: int | None = None
+    examples: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class DataReport:
+    """Errors stop the run; warnings are recorded and the run goes on."""
+
+    stage: str
+    errors: list[Issue] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return not self.errors
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stage": self.stage,
+            "passed": self.passed,
+            "errors": [asdict(i) for i in self.errors],
+            "warnings": [asdict(i) for i in self.warnings],
+            "info": self.info,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DataReport:
+        return cls(
+            stage=data["stage"],
+            errors=[Issue(**i) for i in data.get("errors", [])],
+            warnings=[Issue(**i) for i in data.get("warnings", [])],
+            info=data.get("info", {}),
+        )
+
+    def render(self) -> str:
+        """Plain text a person can act on, one line per finding."""
+        verdict = "passed" if self.passed else "REJECTED"
+        lines = [
+            f"{self.stage}: {verdict} ({len(self.errors)} errors, {len(self.warnings)} warnings)"
+        ]
+        for label, issues in (("error", self.errors), ("warning", self.warnings)):
+            for issue in issues:
+                where = ", ".join(
+                    f"{k} {v!r}" for k, v in (("file", issue.file), ("column", issue.column)) if v
+                )
+                count = f" ({issue.count} values)" if issue.count is not None else ""
+                examples = f" e.g. {issue.examples}" if issue.examples else ""
+                prefix = f"[{where}] " if where else ""
+                lines.append(f"  {label}: {prefix}{issue.rule}{count}: {issue.message}{examples}")
+        return "\n".join(lines)
+
+
+class DataRejected(Exception):  # noqa: N818 - a verdict, not a malfunction
+    """The data broke a hard rule; the report says which and where."""
+
+    def __init__(self, report: DataReport) -> None:
+        super().__init__(report.render())
+        self.report = report

@@ -1,0 +1,121 @@
+"""The feature schema: what a model knows about its inputs.
+
+Inferred once from the training data, registered with every model version, and used again to
+validate new uploads, to build the API's request checks and the UI's form.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from mlcycle.config import ColumnType, DatasetConfig
+
+EXAMPLES_PER_CLASS = 3
+# A column whose non-missing values are at least this share numbers is numeric; the rest of
+# its values are then errors, not categories.
+NUMERIC_SHARE = 0.9
+
+
+def infer_type(series: pd.Series) -> ColumnType:
+    """numeric or categorical, from the values themselves."""
+    if pd.api.types.is_bool_dtype(series):
+        return "categorical"
+    if pd.api.types.is_numeric_dtype(series):
+        return "numeric"
+    values = series.dropna()
+    if values.empty:
+        return "numeric"
+    parsed = pd.to_numeric(values, errors="coerce")
+    return "numeric" if parsed.notna().mean() >= NUMERIC_SHARE else "categorical"
+
+
+def feature_columns(columns: list[str], config: DatasetConfig) -> list[str]:
+    """Every column that is neither the label nor dropped, in file order."""
+    return [c for c in columns if c != config.label and c not in config.drop_columns]
+
+
+def feature_types(
+    frame: pd.DataFrame, config: DatasetConfig, champion: dict[str, Any] | None = None
+) -> dict[str, ColumnType]:
+    """Types by column: the config's overrides, then the champion's, then inferred."""
+    known = {f["name"]: f["type"] for f in champion["features"]} if champion else {}
+    return {
+        c: config.column_types.get(c) or known.get(c) or infer_type(frame[c])
+        for c in feature_columns(list(frame.columns), config)
+    }
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-safe Python scalar (NaN becomes None)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def build_feature_schema(
+    train: pd.DataFrame, types: dict[str, ColumnType], config: DatasetConfig
+) -> dict[str, Any]:
+    """Names, types, observed ranges and medians, and a few real rows per class."""
+    features = []
+    for name, kind in types.items():
+        column = train[name]
+        entry: dict[str, Any] = {
+            "name": name,
+            "type": kind,
+            "missing_fraction": round(float(column.isna().mean()), 6),
+        }
+        if kind == "numeric":
+            entry |= {
+                "min": _plain(column.min()),
+                "max": _plain(column.max()),
+                "median": _plain(column.median()),
+                "integer": bool((column.dropna() % 1 == 0).all()),
+            }
+        else:
+            counts = column.dropna().astype(str).value_counts()
+            entry |= {
+                "categories": sorted(counts.index.tolist()),
+                "mode": counts.index[0] if len(counts) else None,
+            }
+        features.append(entry)
+    classes = sorted(train[config.label].astype(str).unique().tolist())
+    examples = {}
+    for cls in classes:
+        rows = train[train[config.label].astype(str) == cls]
+        picked = rows.sample(min(EXAMPLES_PER_CLASS, len(rows)), random_state=config.seed)
+        examples[cls] = [
+            {k: _plain(v) for k, v in row.items()} for row in picked[list(types)].to_dict("records")
+        ]
+    return {
+        "label": config.label,
+        "classes": classes,
+        "positive_class": config.positive_class,
+        "features": features,
+        "examples": examples,
+    }
+
+
+def coerce_features(
+    frame: pd.DataFrame, types: dict[str, str]
+) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
+    """Numeric columns as floats, categorical as text; returns the values that were not numbers."""
+    out = frame.copy()
+    bad: dict[str, pd.Series] = {}
+    for name, kind in types.items():
+        raw = out[name]
+        if kind == "numeric":
+            parsed = pd.to_numeric(raw, errors="coerce").astype("float64")
+            wrong = raw.notna() & parsed.isna()
+            if wrong.any():
+                bad[name] = raw[wrong]
+            out[name] = parsed
+        else:
+            out[name] = raw.map(lambda v: v if pd.isna(v) else str(v)).astype(object)
+    return out, bad

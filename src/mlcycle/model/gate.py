@@ -1,0 +1,49 @@
+"""The gate: may the challenger replace the champion?"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from mlcycle.config import Gate
+from mlcycle.model.metrics import better, passes
+
+
+@dataclass(frozen=True)
+class Decision:
+    promote: bool
+    reasons: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"decision": "promoted" if self.promote else "rejected", **asdict(self)}
+
+
+def decide(challenger: dict[str, float], champion: dict[str, float] | None, gate: Gate) -> Decision:
+    """Promote only if every threshold passes and the primary metric beats the champion's
+    (both scored on the same test split) by more than the margin. Ties keep the champion."""
+    reasons = []
+    ok = True
+    for metric, threshold in gate.thresholds.items():
+        value = challenger[metric]
+        if passes(metric, value, threshold):
+            reasons.append(f"{metric} {value:.4f} passes threshold {threshold}")
+        else:
+            ok = False
+            reasons.append(f"{metric} {value:.4f} fails threshold {threshold}")
+    metric = gate.primary_metric
+    if champion is None:
+        reasons.append("no champion yet")
+    else:
+        mine, theirs = challenger[metric], champion[metric]
+        if better(metric, mine, theirs, gate.min_improvement):
+            reasons.append(
+                f"{metric} {mine:.4f} beats champion's {theirs:.4f} "
+                f"by more than {gate.min_improvement}"
+            )
+        else:
+            ok = False
+            reasons.append(
+                f"{metric} {mine:.4f} does not beat champion's {theirs:.4f} "
+                f"by more than {gate.min_improvement} (ties keep the champion)"
+            )
+    return Decision(promote=ok, reasons=reasons)

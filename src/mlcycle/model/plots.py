@@ -1,0 +1,58 @@
+"""Evaluation plots as PNG bytes (matplotlib, no display needed)."""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+from mlcycle.model.evaluate import Evaluation
+
+
+def _png(fig: plt.Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def roc_png(evaluation: Evaluation, title: str = "ROC curve (test split)") -> bytes:
+    fig, ax = plt.subplots(figsize=(4.5, 4.2))
+    for name, curve in evaluation.roc.items():
+        ax.plot(curve["fpr"], curve["tpr"], lw=2, label=f"{name}")
+    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1)
+    ax.set(
+        xlabel="False positive rate",
+        ylabel="True positive rate",
+        xlim=(0, 1),
+        ylim=(0, 1.02),
+        title=f"{title}\nROC AUC = {evaluation.metrics['roc_auc']:.4f}",
+    )
+    ax.legend(loc="lower right", title="positive class")
+    return _png(fig)
+
+
+def confusion_png(evaluation: Evaluation, title: str = "Confusion matrix (test split)") -> bytes:
+    n = len(evaluation.classes)
+    fig, ax = plt.subplots(figsize=(1.6 + 1.1 * n, 1.3 + 1.0 * n))
+    matrix = evaluation.confusion
+    ax.imshow(matrix, cmap="Blues")
+    peak = max(max(row) for row in matrix) or 1
+    for i in range(n):
+        for j in range(n):
+            ax.text(
+                j,
+                i,
+                str(matrix[i][j]),
+                ha="center",
+                va="center",
+                color="white" if matrix[i][j] > peak / 2 else "black",
+                fontsize=12,
+            )
+    ax.set_xticks(range(n), evaluation.classes, rotation=30, ha="right")
+    ax.set_yticks(range(n), evaluation.classes)
+    ax.set(xlabel="Predicted", ylabel="Actual", title=title)
+    return _png(fig)

@@ -1,0 +1,83 @@
+"""Train: every configured candidate tuned by cross-validation on the training split only."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from sklearn.metrics import f1_score, make_scorer, precision_score, recall_score
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.pipeline import Pipeline
+
+from mlcycle.config import DatasetConfig
+from mlcycle.model.candidates import build_pipeline, prepare_features
+
+
+@dataclass
+class TrainResult:
+    model: Pipeline
+    chosen: str
+    candidates: list[dict[str, Any]]
+    scoring: str
+
+
+def scorer(metric: str, classes: list[str], positive_class: str | None) -> Any:
+    """The cross-validation scorer for the config's primary metric."""
+    binary = len(classes) == 2
+    if metric == "roc_auc":
+        return "roc_auc" if binary else "roc_auc_ovr"
+    if metric == "accuracy":
+        return "accuracy"
+    if metric == "brier":
+        return "neg_brier_score"
+    fn = {"precision": precision_score, "recall": recall_score, "f1": f1_score}[metric]
+    if binary:
+        return make_scorer(fn, pos_label=positive_class, zero_division=0)
+    return make_scorer(fn, average="macro", zero_division=0)
+
+
+def train_model(train: pd.DataFrame, config: DatasetConfig, types: dict[str, str]) -> TrainResult:
+    """Grid-search each candidate with stratified K-fold CV; keep the best, refit on all of train.
+
+    Deterministic for a given training table and seed.
+    """
+    X = prepare_features(train, types)
+    y = train[config.label].astype(str)
+    classes = sorted(y.unique())
+    scoring = scorer(config.gate.primary_metric, classes, config.positive_class)
+    cv = StratifiedKFold(n_splits=config.cv_folds, shuffle=True, random_state=config.seed)
+    summaries, best, best_score = [], None, None
+    for candidate in config.candidates:
+        started = time.perf_counter()
+        search = GridSearchCV(
+            build_pipeline(candidate, types, config.seed),
+            param_grid={f"clf__{k}": v for k, v in candidate.grid.items()} or [{}],
+            scoring=scoring,
+            cv=cv,
+            refit=True,
+            n_jobs=1,
+            error_score="raise",
+        )
+        search.fit(X, y)
+        idx = search.best_index_
+        summaries.append(
+            {
+                "name": candidate.name,
+                "estimator": candidate.estimator,
+                "best_params": {k.removeprefix("clf__"): v for k, v in search.best_params_.items()},
+                "cv_score": round(float(search.best_score_), 6),
+                "cv_std": round(float(search.cv_results_["std_test_score"][idx]), 6),
+                "grid_size": len(search.cv_results_["params"]),
+                "seconds": round(time.perf_counter() - started, 3),
+            }
+        )
+        if best_score is None or search.best_score_ > best_score:  # ties keep the earlier
+            best, best_score, chosen = search.best_estimator_, search.best_score_, candidate.name
+    return TrainResult(
+        model=best,
+        chosen=chosen,
+        candidates=summaries,
+        scoring=scoring if isinstance(scoring, str) else config.gate.primary_metric,
+    )

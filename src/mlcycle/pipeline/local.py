@@ -1,0 +1,200 @@
+"""Run the training pipeline on this machine with kfp.local, with caching on.
+
+Each step runs as a subprocess in the current environment (SubprocessRunner). kfp.local's own
+output goes to a log file beside the run; callers get step events for progress display and a
+`RunResult` to summarise.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import re
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlcycle import storage
+from mlcycle.config import DatasetConfig
+from mlcycle.data.ingest import fingerprint, incoming_uri
+from mlcycle.data.report import DataReport
+from mlcycle.data.seed import seed_incoming
+from mlcycle.lineage import code_version, git_commit
+from mlcycle.model.registry import Registry
+from mlcycle.pipeline.definition import PIPELINE_NAME
+
+STEPS = ("ingest", "validate", "clean", "split", "train", "evaluate", "register")
+# Reports a step writes before it rejects data; the CLI prints the failing one.
+REPORTS = {"ingest": "report", "validate": "report"}
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_EVENTS = (
+    (re.compile(r"Executing task '([\w-]+)'"), "running"),
+    (re.compile(r"Task '([\w-]+)' finished with status SUCCESS"), "done"),
+    (re.compile(r"Task '([\w-]+)' finished with status FAILURE"), "failed"),
+    (re.compile(r"Task ([\w-]+) cache hit"), "cached"),
+)
+
+StepCallback = Callable[[str, str], None]
+
+
+@dataclass
+class RunResult:
+    ok: bool
+    run_dir: str | None
+    log_path: str
+    seconds: float
+    steps: dict[str, str] = field(default_factory=dict)
+    registration: dict[str, Any] | None = None
+    failed_step: str | None = None
+    rejection: DataReport | None = None
+    seeded: str | None = None
+
+
+class _LineSink(io.TextIOBase):
+    """A stdout stand-in: every line goes to the log file and through the event parser."""
+
+    def __init__(self, log: io.TextIOBase, on_line: Callable[[str], None]) -> None:
+        self._log, self._on_line, self._buf = log, on_line, ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self._log.write(text)
+        self._buf += text
+        *lines, self._buf = self._buf.split("\n")
+        for line in lines:
+            self._on_line(_ANSI.sub("", line))
+        return len(text)
+
+    def flush(self) -> None:
+        self._log.flush()
+
+
+class _LogHandler(logging.Handler):
+    def __init__(self, sink: _LineSink) -> None:
+        super().__init__(logging.INFO)
+        self._sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._sink.write(self.format(record) + "\n")
+
+
+@contextlib.contextmanager
+def _captured(log_path: Path, on_line: Callable[[str], None]) -> Iterator[None]:
+    """Route kfp.local's prints and logs (and its task processes' output) to the log."""
+    with log_path.open("w", encoding="utf-8") as log:
+        sink = _LineSink(log, on_line)
+        root = logging.getLogger()
+        handler, level = _LogHandler(sink), root.level
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+        try:
+            with contextlib.redirect_stdout(sink), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                yield
+        finally:
+            root.removeHandler(handler)
+            root.setLevel(level)
+            sink.flush()
+
+
+def pipeline_root_for(root: str, override: str | None = None) -> Path:
+    """kfp.local needs a local folder; beside the data when the root is local."""
+    if override:
+        return Path(override).expanduser().resolve()
+    if storage.is_local(root):
+        return Path(storage.normalize(root)) / "pipeline"
+    return Path(".mlcycle-pipeline").resolve()
+
+
+def seed_if_first_run(root: str, config: DatasetConfig) -> str | None:
+    """On a first run with an empty root, write the config's default data; returns its URI."""
+    if not config.seed_data:
+        return None
+    if storage.list_files(incoming_uri(root)) or Registry(root).versions():
+        return None
+    return seed_incoming(incoming_uri(root), config.seed_data)
+
+
+def pipeline_arguments(root: str, config: DatasetConfig) -> dict[str, str]:
+    """The run's parameters. The incoming listing and the champion are inputs, so that new
+    data or a new champion is never answered from the cache."""
+    return {
+        "root": root,
+        "config": config.to_json(),
+        "incoming_fingerprint": fingerprint(storage.list_files(incoming_uri(root))),
+        "champion_version": Registry(root).champion_version() or "",
+        "git_commit": git_commit(),
+        "code_version": code_version(),
+    }
+
+
+def run_pipeline(
+    root: str,
+    config: DatasetConfig,
+    pipeline_root: str | None = None,
+    on_step: StepCallback | None = None,
+) -> RunResult:
+    """Run the whole pipeline locally and say how it went."""
+    import kfp.local
+
+    from mlcycle.pipeline.definition import build_pipeline
+
+    root = storage.normalize(root)
+    local_root = pipeline_root_for(root, pipeline_root)
+    local_root.mkdir(parents=True, exist_ok=True)
+    seeded = seed_if_first_run(root, config)
+    arguments = pipeline_arguments(root, config)
+
+    steps: dict[str, str] = {}
+
+    def on_line(line: str) -> None:
+        for pattern, status in _EVENTS:
+            if m := pattern.search(line):
+                steps[m.group(1)] = status
+                if on_step:
+                    on_step(m.group(1), status)
+
+    before = {p.name for p in local_root.iterdir()}
+    log_path = local_root / f"{PIPELINE_NAME}-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    started = time.perf_counter()
+    kfp.local.init(
+        runner=kfp.local.SubprocessRunner(use_venv=False),
+        pipeline_root=str(local_root),
+        enable_caching=True,
+        raise_on_error=False,
+    )
+    with _captured(log_path, on_line):
+        task = build_pipeline()(**arguments)
+    seconds = time.perf_counter() - started
+    new_dirs = sorted(
+        p
+        for p in local_root.iterdir()
+        if p.is_dir() and p.name not in before and p.name.startswith(PIPELINE_NAME)
+    )
+    run_dir = new_dirs[-1] if new_dirs else None
+    result = RunResult(
+        ok=bool(task.outputs),
+        run_dir=str(run_dir) if run_dir else None,
+        log_path=str(log_path),
+        seconds=seconds,
+        steps=steps,
+        seeded=seeded,
+    )
+    if result.ok:
+        result.registration = json.loads(Path(task.outputs["Output"].path).read_text())
+        return result
+    result.failed_step = next((s for s, status in steps.items() if status == "failed"), None)
+    report_name = REPORTS.get(result.failed_step or "")
+    if run_dir and report_name:
+        report_path = run_dir / result.failed_step / report_name
+        if report_path.exists():
+            result.rejection = DataReport.from_dict(json.loads(report_path.read_text()))
+    return result

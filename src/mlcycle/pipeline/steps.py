@@ -1,0 +1,250 @@
+"""What each pipeline component does, as plain functions over artifact paths.
+
+KFP components call exactly one of these; tests and benchmarks call them directly. Imports
+are inside the functions that need them: each component runs in a fresh process and should
+pay only for its own step.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from mlcycle import storage
+from mlcycle.config import DatasetConfig
+
+
+def _write_json(path: str, obj: Any) -> None:
+    Path(path).write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def _read_json(path: str) -> Any:
+    return json.loads(Path(path).read_text())
+
+
+def _champion_schema(root: str, champion_version: str) -> dict[str, Any] | None:
+    if not champion_version:
+        return None
+    from mlcycle.model.registry import Registry
+
+    return Registry(root).get(champion_version)["schema"]
+
+
+def ingest(root: str, snapshot_path: str, report_path: str) -> str:
+    """Read every incoming file into one Parquet snapshot; returns its content hash."""
+    from mlcycle.data.ingest import content_hash, incoming_uri
+    from mlcycle.data.ingest import ingest as ingest_files
+    from mlcycle.data.report import DataRejected
+
+    try:
+        frame, report = ingest_files(storage.list_files(incoming_uri(root)))
+    except DataRejected as exc:
+        _write_json(report_path, exc.report.to_dict())
+        raise
+    data_hash = content_hash(frame)
+    report.info["data_hash"] = data_hash
+    frame.to_parquet(snapshot_path, index=False)
+    _write_json(report_path, report.to_dict())
+    return data_hash
+
+
+def validate(
+    config_json: str,
+    root: str,
+    champion_version: str,
+    snapshot_path: str,
+    ingest_report_path: str,
+    report_path: str,
+) -> str:
+    """Check the snapshot; raise DataRejected on errors. Returns the feature types as JSON."""
+    import pandas as pd
+
+    from mlcycle.data.report import DataRejected
+    from mlcycle.data.validate import validate as validate_frame
+
+    config = DatasetConfig.from_json(config_json)
+    frame = pd.read_parquet(snapshot_path)
+    columns_by_file = _read_json(ingest_report_path)["info"]["columns_by_file"]
+    report = validate_frame(
+        frame, columns_by_file, config, _champion_schema(root, champion_version)
+    )
+    _write_json(report_path, report.to_dict())
+    if not report.passed:
+        raise DataRejected(report)
+    return json.dumps(report.info["types"])
+
+
+def clean(
+    config_json: str, types_json: str, snapshot_path: str, cleaned_path: str, changes_path: str
+) -> None:
+    import pandas as pd
+
+    from mlcycle.data.clean import clean as clean_frame
+
+    config = DatasetConfig.from_json(config_json)
+    cleaned, changes = clean_frame(pd.read_parquet(snapshot_path), config, json.loads(types_json))
+    cleaned.to_parquet(cleaned_path, index=False)
+    _write_json(changes_path, changes)
+
+
+def split(config_json: str, cleaned_path: str, train_path: str, test_path: str) -> dict[str, int]:
+    import pandas as pd
+
+    from mlcycle.data.split import split_data
+
+    train, test = split_data(pd.read_parquet(cleaned_path), DatasetConfig.from_json(config_json))
+    train.to_parquet(train_path, index=False)
+    test.to_parquet(test_path, index=False)
+    return {"train_rows": len(train), "test_rows": len(test)}
+
+
+def train(
+    config_json: str, types_json: str, train_path: str, model_path: str, candidates_path: str
+) -> str:
+    """Tune every candidate by CV; save the best. Returns the chosen candidate's name."""
+    import joblib
+    import pandas as pd
+
+    from mlcycle.model.train import train_model
+
+    result = train_model(
+        pd.read_parquet(train_path), DatasetConfig.from_json(config_json), json.loads(types_json)
+    )
+    joblib.dump(result.model, model_path)
+    _write_json(
+        candidates_path,
+        {"chosen": result.chosen, "scoring": result.scoring, "candidates": result.candidates},
+    )
+    return result.chosen
+
+
+def evaluate(
+    config_json: str,
+    types_json: str,
+    root: str,
+    champion_version: str,
+    model_path: str,
+    test_path: str,
+    evaluation_path: str,
+    roc_path: str,
+    confusion_path: str,
+) -> dict[str, Any]:
+    """Score the challenger and (if any) the champion on the same test split; draw the plots."""
+    import joblib
+    import pandas as pd
+
+    from mlcycle.model.evaluate import evaluate_model
+    from mlcycle.model.plots import confusion_png, roc_png
+    from mlcycle.model.registry import Registry
+
+    config = DatasetConfig.from_json(config_json)
+    test = pd.read_parquet(test_path)
+    challenger = evaluate_model(
+        joblib.load(model_path), test, json.loads(types_json), config.label, config.positive_class
+    )
+    champion = None
+    if champion_version:
+        registry = Registry(root)
+        meta = registry.get(champion_version)
+        types = {f["name"]: f["type"] for f in meta["schema"]["features"]}
+        scored = evaluate_model(
+            registry.load_model(champion_version, meta),
+            test,
+            types,
+            config.label,
+            config.positive_class,
+        )
+        champion = {"version": champion_version, "metrics": scored.metrics}
+    Path(roc_path).write_bytes(roc_png(challenger))
+    Path(confusion_path).write_bytes(confusion_png(challenger))
+    result = {**challenger.to_dict(), "champion": champion, "test_rows": len(test)}
+    _write_json(evaluation_path, result)
+    return result
+
+
+def register(
+    config_json: str,
+    types_json: str,
+    root: str,
+    champion_version: str,
+    lineage: dict[str, Any],
+    model_path: str,
+    train_path: str,
+    evaluation_path: str,
+    candidates_path: str,
+    artifacts: dict[str, str],
+    registration_path: str,
+) -> dict[str, Any]:
+    """Gate the challenger, register it as a version either way, then switch the champion.
+
+    `artifacts` maps file names to local paths stored with the version (plots, reports).
+    A model already in the registry (a cached rerun) is not registered twice.
+    """
+    from mlcycle.model.gate import decide
+    from mlcycle.model.registry import Registry, sha256
+
+    config = DatasetConfig.from_json(config_json)
+    registry = Registry(root)
+    evaluation = _read_json(evaluation_path)
+    champion = evaluation["champion"]
+    decision = decide(evaluation["metrics"], champion and champion["metrics"], config.gate)
+    reasons = list(decision.reasons)
+    current = registry.champion_version() or ""
+    promote = decision.promote
+    if current != champion_version:
+        promote = False
+        reasons.append(
+            f"the champion changed during this run ({champion_version or 'none'} -> "
+            f"{current}); not promoted, run again to compare with the new champion"
+        )
+    gate = {
+        "decision": "promoted" if promote else "rejected",
+        "promote": promote,
+        "reasons": reasons,
+    }
+
+    model_bytes = Path(model_path).read_bytes()
+    existing = registry.find_by_model(sha256(model_bytes))
+    if existing:
+        meta, registered = existing, False
+    else:
+        import pandas as pd
+
+        from mlcycle.data.schema import build_feature_schema
+
+        types = json.loads(types_json)
+        candidates = _read_json(candidates_path)
+        files = {
+            "model.joblib": model_bytes,
+            **{name: Path(path).read_bytes() for name, path in artifacts.items()},
+        }
+        meta = registry.register(
+            files,
+            {
+                "dataset": config.name,
+                "schema": build_feature_schema(pd.read_parquet(train_path), types, config),
+                "metrics": evaluation["metrics"],
+                "evaluation": {k: evaluation[k] for k in ("classes", "confusion", "test_rows")},
+                "champion_at_evaluation": champion,
+                "gate": gate,
+                "training": candidates,
+                "model": {"candidate": candidates["chosen"]},
+                "lineage": {**lineage, "parameters": config.model_dump(mode="json")},
+            },
+        )
+        registered = True
+    if promote:
+        registry.promote(meta["version"], reasons)
+    summary = {
+        "version": meta["version"],
+        "registered": registered,
+        "promoted": promote,
+        "gate": gate,
+        "metrics": evaluation["metrics"],
+        "champion_before": champion,
+        "champion": registry.champion_version(),
+        "candidate": meta["model"].get("candidate"),
+    }
+    _write_json(registration_path, summary)
+    return summary

@@ -1,0 +1,141 @@
+"""Storage through fsspec: a local folder and gs:// behave the same.
+
+Writes are atomic: a local file is written beside its target and renamed over it; a GCS
+object only becomes visible once its upload completes. Readers never see half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import fsspec
+from fsspec.core import url_to_fs
+from fsspec.implementations.local import LocalFileSystem
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """One stored file: enough to notice that it changed without reading it."""
+
+    uri: str
+    name: str  # relative to the listed folder
+    size: int
+    modified: str
+
+
+def is_local(uri: str) -> bool:
+    return "://" not in uri or uri.startswith("file://")
+
+
+def normalize(uri: str) -> str:
+    """An absolute path for local folders (subprocesses may run elsewhere); URIs unchanged."""
+    if uri.startswith("file://"):
+        uri = uri[len("file://") :]
+    if is_local(uri):
+        return str(Path(uri).expanduser().resolve())
+    return uri.rstrip("/")
+
+
+def join(uri: str, *parts: str) -> str:
+    """Join path parts onto a local path or URI with forward slashes."""
+    out = uri.rstrip("/")
+    for part in parts:
+        out = f"{out}/{part.strip('/')}"
+    return out
+
+
+def filesystem(uri: str) -> tuple[fsspec.AbstractFileSystem, str]:
+    """The filesystem serving `uri` and the path within it."""
+    options: dict[str, Any] = {}
+    if uri.startswith("gs://") and os.environ.get("STORAGE_EMULATOR_HOST"):
+        # The GCS emulator takes no credentials; gcsfs reads the host from the environment.
+        options["token"] = "anon"
+    return url_to_fs(uri, **options)
+
+
+def exists(uri: str) -> bool:
+    fs, path = filesystem(uri)
+    return fs.exists(path)
+
+
+def read_bytes(uri: str) -> bytes:
+    fs, path = filesystem(uri)
+    return fs.cat_file(path)
+
+
+def read_text(uri: str) -> str:
+    return read_bytes(uri).decode("utf-8")
+
+
+def read_json(uri: str) -> Any:
+    return json.loads(read_bytes(uri))
+
+
+def write_bytes(uri: str, data: bytes) -> None:
+    """Write `data` to `uri` atomically, creating parent folders as needed."""
+    fs, path = filesystem(uri)
+    if isinstance(fs, LocalFileSystem):
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Hidden (list_files skips it), unique, and created with the usual umask'd mode.
+        tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            with tmp.open("xb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            tmp.replace(target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    else:
+        fs.pipe_file(path, data)
+
+
+def write_text(uri: str, text: str) -> None:
+    write_bytes(uri, text.encode("utf-8"))
+
+
+def write_json(uri: str, obj: Any) -> None:
+    write_text(uri, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def upload(local_path: str | Path, uri: str) -> None:
+    """Copy a local file to `uri` atomically."""
+    write_bytes(uri, Path(local_path).read_bytes())
+
+
+def list_files(uri: str, suffixes: tuple[str, ...] = ()) -> list[FileInfo]:
+    """Files under `uri` (recursively), sorted by name; hidden and temporary files skipped."""
+    fs, root = filesystem(uri)
+    fs.invalidate_cache()  # listings must be fresh: they decide whether data changed
+    if not fs.exists(root):
+        return []
+    out = []
+    for path, info in sorted(fs.find(root, detail=True).items()):
+        name = path[len(root.rstrip("/")) + 1 :]
+        if any(part.startswith(".") for part in name.split("/")):
+            continue
+        if suffixes and not name.lower().endswith(suffixes):
+            continue
+        modified = info.get("mtime") or info.get("updated") or info.get("generation") or ""
+        out.append(
+            FileInfo(
+                uri=join(uri, name),
+                name=name,
+                size=int(info.get("size") or 0),
+                modified=str(modified),
+            )
+        )
+    return out
+
+
+def remove(uri: str) -> None:
+    fs, path = filesystem(uri)
+    if fs.exists(path):
+        fs.rm(path, recursive=True)
