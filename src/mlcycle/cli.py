@@ -10,8 +10,10 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from mlcycle.config import ConfigError, load_config
 from mlcycle.settings import get_settings
@@ -147,7 +149,7 @@ def run(
     if result.rejection is not None:
         err.print(
             Panel(
-                result.rejection.render(),
+                Text(result.rejection.render()),  # Text: "[file ...]" is not rich markup
                 title=f"data rejected by {result.failed_step}",
                 border_style="red",
             )
@@ -161,7 +163,9 @@ def run(
         tail = "\n".join(Path(result.log_path).read_text().splitlines()[-30:])
         err.print(
             Panel(
-                tail, title=f"step {result.failed_step or '?'} failed; log tail", border_style="red"
+                Text(tail),
+                title=f"step {result.failed_step or '?'} failed; log tail",
+                border_style="red",
             )
         )
         raise _fail(f"pipeline failed; full log: {result.log_path}")
@@ -171,7 +175,11 @@ def run(
     colour = "green" if reg["promoted"] else "yellow"
     console.print(f"gate: [bold {colour}]{gate['decision']}[/]")
     for reason in gate["reasons"]:
-        console.print(f"  - {reason}")
+        console.print(f"  - {escape(reason)}")
+    for warning in reg.get("warnings", []):
+        where = warning.get("column") or warning.get("file") or ""
+        text = escape(f"{where}: {warning['rule']}: {warning['message']}")
+        console.print(f"[yellow]data warning[/] {text}")
     note = "" if reg["registered"] else " (model unchanged: already registered)"
     console.print(
         f"version [bold]{reg['version']}[/]{note}; champion: "

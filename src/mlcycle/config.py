@@ -68,6 +68,12 @@ class DatasetConfig(_Strict):
     test_size: float = Field(0.2, gt=0.0, lt=1.0)
     seed: int = 42
     cv_folds: int = Field(5, ge=2)
+    threads: int | None = Field(
+        None,
+        ge=1,
+        description="BLAS/OpenMP threads for training; default: 1 for small data "
+        "(threads cost more than they save there), all cores for large.",
+    )
     candidates: list[Candidate] = Field(min_length=1)
     gate: Gate = Field(default_factory=Gate)
     validation: Validation = Field(default_factory=Validation)

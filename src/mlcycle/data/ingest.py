@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import warnings
 
 import pandas as pd
 
@@ -44,8 +45,11 @@ def parse_file(name: str, data: bytes) -> pd.DataFrame:
             "save it as UTF-8"
         ) from None
     try:
-        frame = pd.read_csv(io.StringIO(text))
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        with warnings.catch_warnings():
+            # More fields than header names: pandas would silently drop or index them.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(io.StringIO(text), index_col=False)
+    except (pd.errors.ParserError, pd.errors.ParserWarning, pd.errors.EmptyDataError) as exc:
         raise ValueError(f"could not be parsed as CSV ({exc})") from None
     if frame.empty:
         raise ValueError("has a header but no data rows")
@@ -98,6 +102,12 @@ def ingest(files: list[storage.FileInfo]) -> tuple[pd.DataFrame, DataReport]:
         "files": [{"name": f.name, "size": f.size, "modified": f.modified} for f in files],
         "rows_by_file": {name: len(f) for name, f in zip(columns_by_file, frames, strict=True)},
         "columns_by_file": columns_by_file,
+        # A column with no value at all in a file of several rows is a broken export.
+        "empty_columns_by_file": {
+            name: [c for c in f.columns if f[c].isna().all()]
+            for name, f in zip(columns_by_file, frames, strict=True)
+            if len(f) > 1 and f.isna().all().any()
+        },
         "rows": len(snapshot),
         "columns": int(snapshot.shape[1]),
     }

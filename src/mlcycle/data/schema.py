@@ -1,6 +1,6 @@
 """The feature schema: what a model knows about its inputs.
 
-Inferred once from the training data, registered with every model version, and used again to
+Inferred once from the cleaned data, registered with every model version, and used again to
 validate new uploads, to build the API's request checks and the UI's form.
 """
 
@@ -60,12 +60,16 @@ def _plain(value: Any) -> Any:
 
 
 def build_feature_schema(
-    train: pd.DataFrame, types: dict[str, ColumnType], config: DatasetConfig
+    frame: pd.DataFrame, types: dict[str, ColumnType], config: DatasetConfig
 ) -> dict[str, Any]:
-    """Names, types, observed ranges and medians, and a few real rows per class."""
+    """Names, types, observed ranges and medians, and a few real rows per class.
+
+    Built from the whole cleaned table (train and test), so that later uploads are checked
+    against every value the version was built from.
+    """
     features = []
     for name, kind in types.items():
-        column = train[name]
+        column = frame[name]
         entry: dict[str, Any] = {
             "name": name,
             "type": kind,
@@ -85,10 +89,10 @@ def build_feature_schema(
                 "mode": counts.index[0] if len(counts) else None,
             }
         features.append(entry)
-    classes = sorted(train[config.label].astype(str).unique().tolist())
+    classes = sorted(frame[config.label].astype(str).unique().tolist())
     examples = {}
     for cls in classes:
-        rows = train[train[config.label].astype(str) == cls]
+        rows = frame[frame[config.label].astype(str) == cls]
         picked = rows.sample(min(EXAMPLES_PER_CLASS, len(rows)), random_state=config.seed)
         examples[cls] = [
             {k: _plain(v) for k, v in row.items()} for row in picked[list(types)].to_dict("records")

@@ -101,18 +101,21 @@ def _column_checks(
 
 
 def _run(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> list[Issue]:
+    """Validate lazily; one Issue per (column, check) with its count and example values."""
     try:
         schema.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
         issues = []
         cases = exc.failure_cases
-        for (column, check), group in cases.groupby(["column", "check"], dropna=False, sort=False):
-            rule = str(check).split("(")[0]
+        keys = ["column", "check", "check_number"]
+        for (column, check, number), group in cases.groupby(keys, dropna=False, sort=False):
             spec = schema.columns.get(column)
-            message = next(
-                (c.error for c in (spec.checks if spec else []) if c.name == rule and c.error),
-                str(check),
-            )
+            if spec is not None and pd.notna(number):
+                # pandera reports a check by its error text; name the rule it broke instead.
+                rule_check = spec.checks[int(number)]
+                rule, message = rule_check.name, rule_check.error or str(check)
+            else:
+                rule, message = str(check).split("(")[0], str(check)
             issues.append(
                 Issue(
                     rule=rule,
@@ -131,6 +134,7 @@ def validate(
     columns_by_file: dict[str, list[str]],
     config: DatasetConfig,
     champion: dict[str, Any] | None = None,
+    empty_columns_by_file: dict[str, list[str]] | None = None,
 ) -> DataReport:
     """Every rule a snapshot must pass before it may train a model that could be promoted."""
     report = DataReport(stage="validate")
@@ -159,6 +163,16 @@ def validate(
                     examples=missing[:MAX_EXAMPLES],
                     column=missing[0] if len(missing) == 1 else None,
                     message=f"feature column(s) the model needs are missing: {', '.join(missing)}",
+                )
+            )
+        empty = [c for c in (empty_columns_by_file or {}).get(file, []) if c in expected]
+        for column in empty:
+            report.errors.append(
+                Issue(
+                    rule="not_all_missing",
+                    file=file,
+                    column=column,
+                    message="every value in this file is missing",
                 )
             )
         for c in feature_columns(columns, config):

@@ -10,6 +10,7 @@ import pandas as pd
 from sklearn.metrics import f1_score, make_scorer, precision_score, recall_score
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import Pipeline
+from threadpoolctl import threadpool_limits
 
 from mlcycle.config import DatasetConfig
 from mlcycle.model.candidates import build_pipeline, prepare_features
@@ -38,6 +39,17 @@ def scorer(metric: str, classes: list[str], positive_class: str | None) -> Any:
     return make_scorer(fn, average="macro", zero_division=0)
 
 
+# Below this many cells, one thread trains faster: OpenMP/BLAS thread start-up and sync cost
+# more than they save, and on a busy machine oversubscribed threads are 10x slower.
+SMALL_DATA_CELLS = 2_000_000
+
+
+def thread_limit(config: DatasetConfig, rows: int, columns: int) -> int | None:
+    if config.threads:
+        return config.threads
+    return 1 if rows * columns < SMALL_DATA_CELLS else None
+
+
 def train_model(train: pd.DataFrame, config: DatasetConfig, types: dict[str, str]) -> TrainResult:
     """Grid-search each candidate with stratified K-fold CV; keep the best, refit on all of train.
 
@@ -48,6 +60,18 @@ def train_model(train: pd.DataFrame, config: DatasetConfig, types: dict[str, str
     classes = sorted(y.unique())
     scoring = scorer(config.gate.primary_metric, classes, config.positive_class)
     cv = StratifiedKFold(n_splits=config.cv_folds, shuffle=True, random_state=config.seed)
+    with threadpool_limits(limits=thread_limit(config, *X.shape)):
+        return _search(X, y, config, types, scoring, cv)
+
+
+def _search(
+    X: pd.DataFrame,
+    y: pd.Series,
+    config: DatasetConfig,
+    types: dict[str, str],
+    scoring: Any,
+    cv: StratifiedKFold,
+) -> TrainResult:
     summaries, best, best_score = [], None, None
     for candidate in config.candidates:
         started = time.perf_counter()

@@ -70,9 +70,11 @@ def build_pipeline(resources: Resources | None = None):
             code_version=code_version,
             snapshot=ingest.outputs["snapshot"],
             model=train.outputs["model"],
-            train_set=split.outputs["train_set"],
+            cleaned=clean.outputs["cleaned"],
             evaluation=evaluate.outputs["evaluation"],
             candidates=train.outputs["candidates"],
+            validation_report=validate.outputs["report"],
+            changes=clean.outputs["changes"],
             roc_curve=evaluate.outputs["roc_curve"],
             confusion_matrix=evaluate.outputs["confusion_matrix"],
         ).set_display_name("gate-and-register")

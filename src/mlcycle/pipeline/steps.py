@@ -65,9 +65,13 @@ def validate(
 
     config = DatasetConfig.from_json(config_json)
     frame = pd.read_parquet(snapshot_path)
-    columns_by_file = _read_json(ingest_report_path)["info"]["columns_by_file"]
+    files = _read_json(ingest_report_path)["info"]
     report = validate_frame(
-        frame, columns_by_file, config, _champion_schema(root, champion_version)
+        frame,
+        files["columns_by_file"],
+        config,
+        _champion_schema(root, champion_version),
+        files["empty_columns_by_file"],
     )
     _write_json(report_path, report.to_dict())
     if not report.passed:
@@ -170,9 +174,11 @@ def register(
     champion_version: str,
     lineage: dict[str, Any],
     model_path: str,
-    train_path: str,
+    cleaned_path: str,
     evaluation_path: str,
     candidates_path: str,
+    validation_path: str,
+    changes_path: str,
     artifacts: dict[str, str],
     registration_path: str,
 ) -> dict[str, Any]:
@@ -187,6 +193,7 @@ def register(
     config = DatasetConfig.from_json(config_json)
     registry = Registry(root)
     evaluation = _read_json(evaluation_path)
+    validation = _read_json(validation_path)
     champion = evaluation["champion"]
     decision = decide(evaluation["metrics"], champion and champion["metrics"], config.gate)
     reasons = list(decision.reasons)
@@ -223,12 +230,16 @@ def register(
             files,
             {
                 "dataset": config.name,
-                "schema": build_feature_schema(pd.read_parquet(train_path), types, config),
+                "schema": build_feature_schema(pd.read_parquet(cleaned_path), types, config),
                 "metrics": evaluation["metrics"],
                 "evaluation": {k: evaluation[k] for k in ("classes", "confusion", "test_rows")},
                 "champion_at_evaluation": champion,
                 "gate": gate,
                 "training": candidates,
+                "data": {
+                    "validation": {k: validation[k] for k in ("warnings", "info")},
+                    "cleaning": _read_json(changes_path),
+                },
                 "model": {"candidate": candidates["chosen"]},
                 "lineage": {**lineage, "parameters": config.model_dump(mode="json")},
             },
@@ -245,6 +256,7 @@ def register(
         "champion_before": champion,
         "champion": registry.champion_version(),
         "candidate": meta["model"].get("candidate"),
+        "warnings": validation["warnings"],
     }
     _write_json(registration_path, summary)
     return summary

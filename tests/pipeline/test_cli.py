@@ -1,0 +1,116 @@
+"""The `mlcycle` command as a user runs it: real processes, exit codes, printed output."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[2]
+
+
+def mlcycle(*args: str, root: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "120"}
+    if root is not None:
+        env["MLCYCLE_ROOT"] = str(root)
+    return subprocess.run(
+        [sys.executable, "-m", "mlcycle.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=300,
+    )
+
+
+def test_help_lists_the_commands() -> None:
+    out = mlcycle("--help").stdout
+    for command in ("run", "models", "data", "compile"):
+        assert command in out
+
+
+def test_run_prints_steps_metrics_and_the_gate(champion_root: Path) -> None:
+    result = mlcycle("run", root=champion_root)
+    assert result.returncode == 0, result.stderr
+    for step in ("ingest", "validate", "clean", "split", "train", "evaluate", "register"):
+        assert step in result.stdout
+    assert "roc_auc" in result.stdout and "recall" in result.stdout
+    assert "gate: rejected" in result.stdout  # the same data retrained: a tie keeps the champion
+    assert "ties keep the champion" in result.stdout
+
+
+def test_rejected_data_exits_2_with_the_report(champion_root: Path) -> None:
+    (champion_root / "data/incoming/broken.csv").write_bytes(b"\x00\x01\x02garbage")
+    before = (champion_root / "models/champion.json").read_text()
+    result = mlcycle("run", root=champion_root)
+    assert result.returncode == 2
+    assert "data rejected by ingest" in result.stderr
+    assert "broken.csv" in result.stderr and "binary" in result.stderr
+    assert (champion_root / "models/champion.json").read_text() == before
+
+
+def test_models_json(trained_root: Path) -> None:
+    result = mlcycle("models", "--json", root=trained_root)
+    assert result.returncode == 0, result.stderr
+    [row] = json.loads(result.stdout)
+    assert row["is_champion"] is True
+    assert {"version", "created_at", "data_hash", "gate", "metrics"} <= set(row)
+    assert set(row["metrics"]) >= {"roc_auc", "accuracy", "precision", "recall", "f1", "brier"}
+    assert row["gate"]["decision"] == "promoted" and row["gate"]["reasons"]
+
+
+def test_models_table_marks_the_champion(trained_root: Path) -> None:
+    assert "★" in mlcycle("models", root=trained_root).stdout
+
+
+def test_data_add_list_rm(tmp_path: Path, bc_frame) -> None:
+    file = tmp_path / "new.csv"
+    bc_frame.head(5).to_csv(file, index=False)
+    root = tmp_path / "root"
+    assert mlcycle("data", "add", str(file), root=root).returncode == 0
+    assert mlcycle("data", "add", str(file), root=root).returncode == 0  # renamed, not clobbered
+    names = sorted(p.name for p in (root / "data/incoming").iterdir())
+    assert names[-1] == "new.csv" and names[0].endswith("-new.csv")
+    assert "new.csv" in mlcycle("data", "list", root=root).stdout
+    assert mlcycle("data", "rm", "new.csv", root=root).returncode == 0
+    assert not (root / "data/incoming/new.csv").exists()
+    missing = mlcycle("data", "rm", "nope.csv", root=root)
+    assert missing.returncode == 1 and "no incoming file" in missing.stderr
+    bad = mlcycle("data", "add", str(tmp_path / "absent.csv"), root=root)
+    assert bad.returncode == 1 and "no such file" in bad.stderr
+    (tmp_path / "notes.txt").write_text("x")
+    wrong = mlcycle("data", "add", str(tmp_path / "notes.txt"), root=root)
+    assert wrong.returncode == 1 and ".csv" in wrong.stderr
+
+
+def test_bad_config_is_named(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("label: y\n")
+    result = mlcycle("run", "--config", str(config), root=tmp_path)
+    assert result.returncode == 1
+    assert str(config) in result.stderr and "candidates" in result.stderr
+
+
+def test_compile_writes_a_spec_kfp_loads(tmp_path: Path) -> None:
+    from kfp import components
+
+    out = tmp_path / "spec.yaml"
+    result = mlcycle("compile", "--output", str(out), "--image", "example/mlcycle:abc")
+    assert result.returncode == 0, result.stderr
+    spec = yaml.safe_load(out.read_text())
+    assert spec["pipelineInfo"]["name"] == "mlcycle-training"
+    images = {e["container"]["image"] for e in spec["deploymentSpec"]["executors"].values()}
+    assert images == {"example/mlcycle:abc"}
+    resources = {
+        json.dumps(e["container"].get("resources"), sort_keys=True)
+        for e in spec["deploymentSpec"]["executors"].values()
+    }
+    assert len(resources) == 1 and "16" in resources.pop()  # the config's memory
+    loaded = components.load_component_from_file(str(out))
+    assert set(loaded.component_spec.inputs) >= {"root", "config", "incoming_fingerprint"}

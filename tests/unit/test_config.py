@@ -1,0 +1,60 @@
+from pathlib import Path
+
+import pytest
+
+from mlcycle.config import ConfigError, DatasetConfig, load_config
+from mlcycle.settings import Settings, get_settings
+
+
+def test_default_config_describes_the_breast_cancer_problem(config: DatasetConfig) -> None:
+    assert config.label == "diagnosis"
+    assert config.positive_class == "malignant"
+    assert {c.estimator for c in config.candidates} >= {
+        "logistic_regression",
+        "hist_gradient_boosting",
+    }
+    assert config.gate.thresholds == {"roc_auc": 0.98, "recall": 0.95}
+
+
+def test_config_travels_as_json_unchanged(config: DatasetConfig) -> None:
+    assert DatasetConfig.from_json(config.to_json()) == config
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("label: y\n", "candidates"),
+        ("name: x\nlabel: y\ncandidates: []\n", "candidates"),
+        (
+            "name: x\nlabel: y\nbogus: 1\ncandidates: [{name: a, estimator: logistic_regression}]",
+            "bogus",
+        ),
+        ("name: x\nlabel: y\ncandidates: [{name: a, estimator: svm}]", "estimator"),
+        (
+            "name: x\nlabel: y\ndrop_columns: [y]\n"
+            "candidates: [{name: a, estimator: logistic_regression}]",
+            "drop_columns",
+        ),
+        ("- just a list", "mapping"),
+        ("name: [unclosed", "not valid YAML"),
+    ],
+)
+def test_bad_config_names_the_problem(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=expected) as info:
+        load_config(path)
+    assert str(path) in str(info.value)
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_settings_defaults_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MLCYCLE_ROOT", raising=False)
+    assert Settings().root == "./.mlcycle"
+    monkeypatch.setenv("MLCYCLE_ROOT", "gs://bucket/prefix")
+    assert get_settings().root == "gs://bucket/prefix"
+    assert get_settings(root="/elsewhere", config=None).root == "/elsewhere"

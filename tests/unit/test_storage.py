@@ -1,0 +1,45 @@
+from pathlib import Path
+
+import pytest
+
+from mlcycle import storage
+
+
+def test_write_is_atomic_and_leaves_no_temporary_files(tmp_path: Path) -> None:
+    uri = str(tmp_path / "a" / "b.json")
+    storage.write_json(uri, {"x": 1})
+    storage.write_json(uri, {"x": 2})
+    assert storage.read_json(uri) == {"x": 2}
+    assert [p.name for p in (tmp_path / "a").iterdir()] == ["b.json"]
+
+
+def test_failed_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    uri = str(tmp_path / "f.txt")
+    storage.write_text(uri, "old")
+
+    def broken_replace(self: Path, target: Path) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Path, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        storage.write_text(uri, "new")
+    monkeypatch.undo()
+    assert storage.read_text(uri) == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]
+
+
+def test_list_files_is_recursive_sorted_and_skips_hidden(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "b.csv").write_text("1")
+    (tmp_path / "sub" / "a.csv").write_text("22")
+    (tmp_path / ".hidden.csv").write_text("x")
+    files = storage.list_files(str(tmp_path))
+    assert [(f.name, f.size) for f in files] == [("b.csv", 1), ("sub/a.csv", 2)]
+    assert storage.list_files(str(tmp_path / "missing")) == []
+
+
+def test_join_and_normalize() -> None:
+    assert storage.join("gs://b/p/", "models", "/v1/") == "gs://b/p/models/v1"
+    assert storage.normalize("gs://b/p/") == "gs://b/p"
+    assert storage.normalize("relative").startswith("/")
+    assert storage.normalize("file:///tmp/x") == "/tmp/x"

@@ -1,0 +1,136 @@
+"""Validation rules, each against the breast-cancer data and a champion's feature schema."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlcycle.config import DatasetConfig
+from mlcycle.data.schema import build_feature_schema, feature_types
+from mlcycle.data.validate import validate
+
+
+@pytest.fixture(scope="module")
+def champion_schema(bc_frame: pd.DataFrame, config: DatasetConfig) -> dict:
+    frame = bc_frame.drop(columns=["id"])
+    return build_feature_schema(frame, feature_types(frame, config), config)
+
+
+def _check(frame: pd.DataFrame, config: DatasetConfig, champion: dict | None = None):
+    return validate(frame, {"new.csv": list(frame.columns)}, config, champion)
+
+
+def _rules(issues) -> set[str]:
+    return {i.rule for i in issues}
+
+
+def test_clean_data_passes(bc_frame, config, champion_schema) -> None:
+    report = _check(bc_frame, config, champion_schema)
+    assert report.passed, report.render()
+    assert report.info["types"]["mean_radius"] == "numeric"
+    assert report.info["class_counts"] == {"benign": 357, "malignant": 212}
+
+
+def test_missing_feature_column_is_named(bc_frame, config, champion_schema) -> None:
+    report = _check(bc_frame.drop(columns=["mean_radius"]), config, champion_schema)
+    [issue] = report.errors
+    assert (issue.rule, issue.column, issue.file) == ("missing_column", "mean_radius", "new.csv")
+
+
+def test_missing_label_column(bc_frame, config) -> None:
+    report = _check(bc_frame.drop(columns=["diagnosis"]), config)
+    assert _rules(report.errors) == {"missing_label"}
+
+
+def test_unknown_columns_warn_and_are_dropped(bc_frame, config, champion_schema) -> None:
+    report = _check(bc_frame.assign(notes="x"), config, champion_schema)
+    assert report.passed
+    assert [(w.rule, w.column) for w in report.warnings] == [("unknown_column", "notes")]
+    assert report.info["dropped_columns"] == ["notes"]
+    assert "notes" not in report.info["types"]
+
+
+def test_text_in_a_numeric_column(bc_frame, config, champion_schema) -> None:
+    frame = bc_frame.astype({"mean_area": object})
+    frame.loc[[3, 7], "mean_area"] = ["big", "n/a?"]
+    report = _check(frame, config, champion_schema)
+    [issue] = report.errors
+    assert (issue.rule, issue.column, issue.count) == ("wrong_type", "mean_area", 2)
+    assert issue.examples == ["big", "n/a?"]
+
+
+def test_all_missing_column(bc_frame, config, champion_schema) -> None:
+    report = _check(bc_frame.assign(mean_texture=np.nan), config, champion_schema)
+    assert [(i.rule, i.column) for i in report.errors] == [("not_all_missing", "mean_texture")]
+
+
+def test_single_class(bc_frame, config) -> None:
+    report = _check(bc_frame[bc_frame.diagnosis == "benign"], config)
+    assert "single_class" in _rules(report.errors)
+
+
+def test_too_few_rows_of_a_class(bc_frame, config) -> None:
+    frame = pd.concat([bc_frame[bc_frame.diagnosis == "benign"], bc_frame.head(3)])
+    report = _check(frame[frame.diagnosis.isin(["benign", "malignant"])], config)
+    assert "too_few_rows" in _rules(report.errors)
+
+
+def test_far_out_of_range_is_an_error_near_is_a_warning(bc_frame, config, champion_schema) -> None:
+    far = bc_frame.copy()
+    far.loc[0, "mean_radius"] = 1e6
+    report = _check(far, config, champion_schema)
+    [issue] = report.errors
+    assert (issue.rule, issue.column, issue.examples) == ("in_range", "mean_radius", [1e6])
+
+    near = bc_frame.copy()
+    near.loc[0, "mean_radius"] = bc_frame.mean_radius.max() * 1.05
+    report = _check(near, config, champion_schema)
+    assert report.passed
+    assert ("in_range_observed", "mean_radius") in {(w.rule, w.column) for w in report.warnings}
+
+
+def test_infinity_is_an_error(bc_frame, config) -> None:
+    frame = bc_frame.copy()
+    frame.loc[5, "worst_area"] = np.inf
+    report = _check(frame, config)
+    assert ("finite", "worst_area") in {(i.rule, i.column) for i in report.errors}
+
+
+def test_unknown_class_against_champion(bc_frame, config, champion_schema) -> None:
+    frame = bc_frame.copy()
+    frame.loc[:20, "diagnosis"] = "uncertain"
+    report = _check(frame, config, champion_schema)
+    assert ("known_class", "diagnosis") in {(i.rule, i.column) for i in report.errors}
+
+
+def test_positive_class_must_exist(bc_frame, config) -> None:
+    frame = bc_frame.replace({"diagnosis": {"malignant": "M", "benign": "B"}})
+    report = _check(frame, config)
+    assert "positive_class" in _rules(report.errors)
+
+
+def test_a_file_lacking_a_column_other_files_have(bc_frame, config) -> None:
+    columns = list(bc_frame.columns)
+    report = validate(bc_frame, {"a.csv": columns, "b.csv": columns[:-1]}, config)
+    [issue] = report.errors
+    assert (issue.file, issue.column) == ("b.csv", columns[-1])
+
+
+def test_report_renders_column_rule_count_and_examples(bc_frame, config, champion_schema) -> None:
+    frame = bc_frame.copy()
+    frame.loc[0, "mean_radius"] = 1e6
+    text = _check(frame, config, champion_schema).render()
+    assert "REJECTED" in text
+    assert "mean_radius" in text and "in_range" in text and "1000000.0" in text
+
+
+def test_a_column_empty_in_one_file_is_named(bc_frame, config, champion_schema) -> None:
+    columns = list(bc_frame.columns)
+    report = validate(
+        bc_frame,
+        {"old.csv": columns, "new.csv": columns},
+        config,
+        champion_schema,
+        {"new.csv": ["mean_texture"]},
+    )
+    [issue] = report.errors
+    assert (issue.rule, issue.file, issue.column) == ("not_all_missing", "new.csv", "mean_texture")
