@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -47,3 +49,33 @@ def champion_root(trained_root: Path, tmp_path: Path) -> Path:
     for part in ("data", "models"):
         shutil.copytree(trained_root / part, root / part)
     return root
+
+
+@pytest.fixture(scope="session")
+def gcs_emulator() -> Iterator[str]:
+    """A GCS emulator (gcp-storage-emulator, in memory) on 127.0.0.1; yields its bucket.
+
+    STORAGE_EMULATOR_HOST is set for this process and every pipeline step it starts.
+    """
+    from gcp_storage_emulator.server import create_server
+
+    bucket = "mlcycle-test"
+    port = _free_port()
+    server = create_server("127.0.0.1", port, in_memory=True, default_bucket=bucket)
+    server.start()
+    previous = os.environ.get("STORAGE_EMULATOR_HOST")
+    os.environ["STORAGE_EMULATOR_HOST"] = f"http://127.0.0.1:{port}"
+    try:
+        yield bucket
+    finally:
+        if previous is None:
+            os.environ.pop("STORAGE_EMULATOR_HOST", None)
+        else:
+            os.environ["STORAGE_EMULATOR_HOST"] = previous
+        server.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

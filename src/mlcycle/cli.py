@@ -249,7 +249,7 @@ def data_add(
 ) -> None:
     """Copy a data file into the incoming folder; the next run (or `mlcycle watch`) trains on it."""
     from mlcycle import storage
-    from mlcycle.data.ingest import READERS, incoming_uri
+    from mlcycle.data.incoming import READERS, incoming_uri
 
     if not file.is_file():
         raise _fail(f"no such file: {file}")
@@ -267,7 +267,7 @@ def data_add(
 def data_list(root: RootOption = None) -> None:
     """List the files in the incoming folder."""
     from mlcycle import storage
-    from mlcycle.data.ingest import incoming_uri
+    from mlcycle.data.incoming import incoming_uri
 
     for info in storage.list_files(incoming_uri(storage.normalize(get_settings(root=root).root))):
         console.print(f"{info.name}\t{info.size} bytes\t{info.modified}")
@@ -280,7 +280,7 @@ def data_rm(
 ) -> None:
     """Remove a file from the incoming folder (for example one a run rejected)."""
     from mlcycle import storage
-    from mlcycle.data.ingest import incoming_uri
+    from mlcycle.data.incoming import incoming_uri
 
     target = storage.join(incoming_uri(storage.normalize(get_settings(root=root).root)), name)
     if not storage.exists(target):

@@ -4,7 +4,8 @@ import pandas as pd
 import pytest
 
 from mlcycle import storage
-from mlcycle.data.ingest import content_hash, fingerprint, ingest, parse_file
+from mlcycle.data.incoming import fingerprint
+from mlcycle.data.ingest import content_hash, ingest, parse_file
 from mlcycle.data.report import DataRejected
 
 

@@ -10,18 +10,8 @@ import warnings
 import pandas as pd
 
 from mlcycle import storage
+from mlcycle.data.incoming import READERS
 from mlcycle.data.report import DataRejected, DataReport, Issue
-
-READERS = (".csv", ".parquet", ".pq")
-
-
-def fingerprint(files: list[storage.FileInfo]) -> str:
-    """A hash of the listing (names, sizes, modification times): changes when data changes.
-
-    Passed to the pipeline as a parameter so that new data is never served from the cache.
-    """
-    listing = [[f.name, f.size, f.modified] for f in files]
-    return hashlib.sha256(json.dumps(listing).encode()).hexdigest()
 
 
 def parse_file(name: str, data: bytes) -> pd.DataFrame:
@@ -112,8 +102,3 @@ def ingest(files: list[storage.FileInfo]) -> tuple[pd.DataFrame, DataReport]:
         "columns": int(snapshot.shape[1]),
     }
     return snapshot, report
-
-
-def incoming_uri(root: str) -> str:
-    """Where new data lands: `<root>/data/incoming/`."""
-    return storage.join(root, "data", "incoming")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from mlcycle import storage
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def breast_cancer_frame() -> pd.DataFrame:
     """The Wisconsin Diagnostic Breast Cancer data as its CSV looks in the wild."""
+    import pandas as pd
     from sklearn.datasets import load_breast_cancer
 
     raw = load_breast_cancer(as_frame=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn import metrics as skm
 
 NAMES = ("roc_auc", "accuracy", "precision", "recall", "f1", "brier")
 LOWER_IS_BETTER = frozenset({"brier"})
@@ -17,6 +16,8 @@ def score(
     Binary: precision/recall/F1 of the positive class. Multi-class: macro averages and
     one-vs-rest ROC AUC.
     """
+    from sklearn import metrics as skm  # here: the gate needs this module, not scikit-learn
+
     classes = list(classes)
     y_true = np.asarray(y_true).astype(str)
     y_pred = np.asarray(classes)[proba.argmax(axis=1)]

@@ -21,7 +21,7 @@ from typing import Any
 
 from mlcycle import storage
 from mlcycle.config import DatasetConfig
-from mlcycle.data.ingest import fingerprint, incoming_uri
+from mlcycle.data.incoming import fingerprint, incoming_uri
 from mlcycle.data.report import DataReport
 from mlcycle.data.seed import seed_incoming
 from mlcycle.lineage import code_version, git_commit

@@ -33,7 +33,8 @@ def _champion_schema(root: str, champion_version: str) -> dict[str, Any] | None:
 
 def ingest(root: str, snapshot_path: str, report_path: str) -> str:
     """Read every incoming file into one Parquet snapshot; returns its content hash."""
-    from mlcycle.data.ingest import content_hash, incoming_uri
+    from mlcycle.data.incoming import incoming_uri
+    from mlcycle.data.ingest import content_hash
     from mlcycle.data.ingest import ingest as ingest_files
     from mlcycle.data.report import DataRejected
 
