@@ -6,6 +6,7 @@ Errors reject the snapshot; warnings are recorded and the run goes on.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -138,10 +139,46 @@ def validate(
 ) -> DataReport:
     """Every rule a snapshot must pass before it may train a model that could be promoted."""
     report = DataReport(stage="validate")
-    rules = config.validation
-
-    # Files: each must carry the label and every expected feature; unknown columns are dropped.
     expected = expected_features(columns_by_file, config, champion)
+    unknown = _check_files(report, columns_by_file, empty_columns_by_file or {}, expected, config)
+    if report.errors:  # without the right columns, nothing else can be checked
+        return report
+
+    types = feature_types(frame[[*expected, config.label]], config, champion)
+    coerced, not_numbers = coerce_features(frame, types)
+    for name, values in not_numbers.items():
+        report.errors.append(
+            Issue(
+                rule="wrong_type",
+                column=name,
+                count=len(values),
+                examples=_examples(values),
+                message="expected numbers, found text",
+            )
+        )
+    counts = _check_label(report, coerced[config.label], config)
+    typed = {k: v for k, v in types.items() if k not in not_numbers}
+    _check_columns(report, coerced.drop(columns=list(not_numbers)), typed, config, champion)
+    report.info = {
+        "rows": len(frame),
+        "features": expected,
+        "types": types,
+        "dropped_columns": unknown,
+        "class_counts": counts,
+        "checked_against_champion": bool(champion),
+    }
+    return report
+
+
+def _check_files(
+    report: DataReport,
+    columns_by_file: dict[str, list[str]],
+    empty_columns_by_file: dict[str, list[str]],
+    expected: list[str],
+    config: DatasetConfig,
+) -> list[str]:
+    """Each file carries the label and every expected feature, none of them empty.
+    Returns the unknown columns (warned about, then dropped by clean)."""
     unknown: dict[str, None] = {}
     for file, columns in columns_by_file.items():
         if config.label not in columns:
@@ -165,125 +202,113 @@ def validate(
                     message=f"feature column(s) the model needs are missing: {', '.join(missing)}",
                 )
             )
-        empty = [c for c in (empty_columns_by_file or {}).get(file, []) if c in expected]
-        for column in empty:
-            report.errors.append(
-                Issue(
-                    rule="not_all_missing",
-                    file=file,
-                    column=column,
-                    message="every value in this file is missing",
+        for column in empty_columns_by_file.get(file, []):
+            if column in expected:
+                report.errors.append(
+                    Issue(
+                        rule="not_all_missing",
+                        file=file,
+                        column=column,
+                        message="every value in this file is missing",
+                    )
                 )
-            )
-        for c in feature_columns(columns, config):
-            if c not in expected:
-                unknown[c] = None
-    for c in unknown:
+        unknown |= dict.fromkeys(c for c in feature_columns(columns, config) if c not in expected)
+    for column in unknown:
         report.warnings.append(
-            Issue(rule="unknown_column", column=c, message="not a known feature; dropped")
+            Issue(rule="unknown_column", column=column, message="not a known feature; dropped")
         )
-    if report.errors:
-        return report
+    return list(unknown)
 
-    types = feature_types(frame[[*expected, config.label]], config, champion)
-    coerced, not_numbers = coerce_features(frame, types)
-    for name, values in not_numbers.items():
-        report.errors.append(
-            Issue(
-                rule="wrong_type",
-                column=name,
-                count=len(values),
-                examples=_examples(values),
-                message="expected numbers, found text",
-            )
-        )
 
-    # Label: enough classes and enough rows of each.
-    label = coerced[config.label].map(lambda v: v if pd.isna(v) else str(v))
-    coerced[config.label] = label.astype(object)
-    missing_labels = int(label.isna().sum())
-    if missing_labels:
+def _check_label(report: DataReport, label: pd.Series, config: DatasetConfig) -> dict[str, int]:
+    """Enough classes, enough rows of each, and the positive class among them."""
+    label = label.map(lambda v: v if pd.isna(v) else str(v))
+    missing = int(label.isna().sum())
+    if missing:
         report.warnings.append(
             Issue(
                 rule="missing_label_value",
                 column=config.label,
-                count=missing_labels,
+                count=missing,
                 message="rows without a label are dropped",
             )
         )
-    counts = label.value_counts()
+    counts = {str(k): int(v) for k, v in label.value_counts().items()}
     if len(counts) < 2:
         report.errors.append(
             Issue(
                 rule="single_class",
                 column=config.label,
                 count=len(counts),
-                examples=counts.index.tolist(),
+                examples=list(counts),
                 message="at least two classes are needed to train a classifier",
             )
         )
-    small = counts[counts < rules.min_rows_per_class]
-    if len(small):
+    small = {k: v for k, v in counts.items() if v < config.validation.min_rows_per_class}
+    if small:
         report.errors.append(
             Issue(
                 rule="too_few_rows",
                 column=config.label,
                 count=len(small),
-                examples=small.index.tolist(),
-                message=f"each class needs at least {rules.min_rows_per_class} rows "
-                f"(have {dict(small.astype(int))})",
+                examples=list(small),
+                message=f"each class needs at least {config.validation.min_rows_per_class} rows "
+                f"(have {small})",
             )
         )
-    if len(counts) == 2 and config.positive_class not in counts.index:
+    if len(counts) == 2 and config.positive_class not in counts:
         report.errors.append(
             Issue(
                 rule="positive_class",
                 column=config.label,
-                examples=counts.index.tolist(),
+                examples=list(counts),
                 message=f"positive_class {config.positive_class!r} (config) is not a label value",
             )
         )
+    return counts
 
-    # Columns: pandera rules; hard ones first, then the same at zero tolerance as warnings.
-    checked = coerced.drop(columns=list(not_numbers))
-    typed = {k: v for k, v in types.items() if k not in not_numbers}
-    report.errors += _run(_column_checks(typed, config, champion, rules.range_tolerance), checked)
+
+def _check_columns(
+    report: DataReport,
+    frame: pd.DataFrame,
+    types: dict[str, str],
+    config: DatasetConfig,
+    champion: dict[str, Any] | None,
+) -> None:
+    """The pandera rules: errors beyond the tolerance, warnings for anything the champion
+    never saw, and a warning for columns with many missing values."""
+    rules = config.validation
+    frame = frame.assign(
+        **{
+            config.label: frame[config.label]
+            .map(lambda v: v if pd.isna(v) else str(v))
+            .astype(object)
+        }
+    )
+    report.errors += _run(_column_checks(types, config, champion, rules.range_tolerance), frame)
     if champion:
-        # The same rules at zero tolerance: values the champion never saw, but plausibly real.
         hard = {(i.column, i.rule) for i in report.errors}
-        for issue in _run(
-            _column_checks(typed, config, champion, 0.0, unseen_categories=True), checked
-        ):
-            if (issue.column, issue.rule) not in hard and issue.rule in (
-                "in_range",
-                "known_category",
+        observed = _column_checks(types, config, champion, 0.0, unseen_categories=True)
+        for issue in _run(observed, frame):
+            if (
+                issue.rule in ("in_range", "known_category")
+                and (issue.column, issue.rule) not in hard
             ):
                 report.warnings.append(
-                    Issue(
-                        **{
-                            **issue.__dict__,
-                            "rule": f"{issue.rule}_observed",
-                            "message": "outside what the champion saw in training",
-                        }
+                    replace(
+                        issue,
+                        rule=f"{issue.rule}_observed",
+                        message="outside what the champion was built from",
                     )
                 )
-    for name in typed:
-        share = float(checked[name].isna().mean())
-        if 0 < share < 1 and share > rules.max_missing_fraction:
+    for name in types:
+        share = float(frame[name].isna().mean())
+        if rules.max_missing_fraction < share < 1:
             report.warnings.append(
                 Issue(
                     rule="many_missing",
                     column=name,
-                    count=int(checked[name].isna().sum()),
+                    count=int(frame[name].isna().sum()),
                     message=f"{share:.0%} of values are missing",
                 )
             )
-    report.info = {
-        "rows": len(frame),
-        "features": expected,
-        "types": types,
-        "dropped_columns": list(unknown),
-        "class_counts": {str(k): int(v) for k, v in counts.items()},
-        "checked_against_champion": bool(champion),
-    }
-    return report
