@@ -33,7 +33,7 @@ RootOption = Annotated[
     typer.Option(
         "--root",
         help="Data, pipeline and registry root: a folder or gs://bucket/prefix "
-        "[env MLCYCLE_ROOT; default ./.mlcycle].",
+        "(env MLCYCLE_ROOT; default ./.mlcycle).",
         show_default=False,
     ),
 ]
@@ -41,7 +41,7 @@ ConfigOption = Annotated[
     Path | None,
     typer.Option(
         "--config",
-        help="Data-set config YAML [env MLCYCLE_CONFIG; default configs/breast_cancer.yaml].",
+        help="Data-set config YAML (env MLCYCLE_CONFIG; default configs/breast_cancer.yaml).",
         show_default=False,
     ),
 ]
