@@ -98,7 +98,7 @@ def watch(
     a run. The data present at the start counts as handled: start with `mlcycle run`.
     """
     debounce = Debounce(interval if settle is None else settle, incoming_fingerprint(root))
-    on_event(WatchEvent("watching", f"watching {incoming_uri(root)} every {interval:g}s"))
+    on_event(WatchEvent("watching", f"{incoming_uri(root)} every {interval:g}s"))
     while not should_stop():
         try:
             current = incoming_fingerprint(root)
