@@ -26,7 +26,7 @@ def step(config: dict, step_id: str) -> dict:
 
 def script(s: dict) -> str:
     """A step's command line as one string (entrypoint and args)."""
-    return " ".join([s.get("entrypoint", "")] + s.get("args", []))
+    return " ".join([s.get("entrypoint", ""), *s.get("args", [])])
 
 
 def test_the_three_configs_exist() -> None:
