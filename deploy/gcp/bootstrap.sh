@@ -103,7 +103,7 @@ for name in pipeline build api ui; do
       --display-name "mlcycle $name"
 done
 
-say "Admin token in Secret Manager ($SECRET; read it with: gcloud secrets versions access latest --secret $SECRET)"
+say "Admin token in Secret Manager ($SECRET; read it with: gcloud secrets versions access latest --secret $SECRET --project $PROJECT)"
 if ! exists gcloud secrets describe "$SECRET" --project "$PROJECT"; then
   # A random token, through a private file: never on a command line or in the output.
   token_file=$(mktemp)
