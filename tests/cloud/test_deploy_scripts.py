@@ -1,13 +1,15 @@
 """deploy/gcp/bootstrap.sh and deploy/cloudrun/deploy.sh, through their dry runs.
 
 A dry run prints each gcloud command it would run, one shell-quoted line each; these tests
-read those commands back. Where the Google Cloud CLI is installed, each distinct command is
-also put through gcloud's own argument parser, with no account (see `test_gcloud_accepts`).
+read those commands back. Where the Google Cloud CLI is installed, each distinct command (and
+those the Cloud Build steps run) is also put through gcloud's own argument parser, with no
+account (see `test_gcloud_accepts_every_command`).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import stat
@@ -308,6 +310,37 @@ def _shapes(cmds: list[list[str]]) -> list[list[str]]:
     return out
 
 
+def cloudbuild_gcloud_commands() -> list[list[str]]:
+    """The gcloud commands the Cloud Build steps run, with substitutions filled in as
+    Cloud Build would (defaults, built-ins) and the scripts' own variables given values."""
+    values = {"PROJECT_ID": PROJECT, "SHORT_SHA": "abc1234"}
+    shell = {"image": f"{REGION}-docker.pkg.dev/{PROJECT}/mlcycle/mlcycle-pipeline"}
+    out = []
+    for path in sorted((REPO / "deploy" / "cloudbuild").glob("*.yaml")):
+        config = yaml.safe_load(path.read_text())
+        subs = {**values, **config.get("substitutions", {}), "_REGION": REGION}
+        for step in config["steps"]:
+            text = " ".join(step.get("args", [])).replace("\\\n", " ")
+            text = re.sub(r"\$\$\{?(\w+)\}?", lambda m: shell.get(m.group(1), m.group(0)), text)
+            text = re.sub(
+                r"\$\{?(\w+)\}?", lambda m, subs=subs: subs.get(m.group(1), m.group(0)), text
+            )
+            for line in text.splitlines():
+                before, found, command = line.partition("gcloud ")
+                if not found:
+                    continue
+                command = (found + command).split(" > ")[0].strip()
+                if before.endswith("$("):  # x=$(gcloud ...): drop the closing parenthesis
+                    command = command.removesuffix(")")
+                out.append(shlex.split(command))
+    return out
+
+
+def test_the_cloud_build_steps_gcloud_commands_are_found() -> None:
+    found = {" ".join(c[:4]) for c in cloudbuild_gcloud_commands()}
+    assert found == {"gcloud run services describe", "gcloud artifacts docker images"}
+
+
 @pytest.mark.skipif(shutil.which("gcloud") is None, reason="the Google Cloud CLI is not installed")
 def test_gcloud_accepts_every_command(
     bootstrap: list[list[str]], services: dict, tmp_path: Path
@@ -336,7 +369,8 @@ def test_gcloud_accepts_every_command(
         return shlex.join(cmd), out.returncode, out.stderr
 
     with ThreadPoolExecutor(max_workers=3) as pool:
-        results = list(pool.map(parse, _shapes([*bootstrap, *services.values()])))
+        every = [*bootstrap, *services.values(), *cloudbuild_gcloud_commands()]
+        results = list(pool.map(parse, _shapes(every)))
     rejected = [
         f"{cmd}\n  -> exit {rc}: {err.strip()[:300]}"
         for cmd, rc, err in results
