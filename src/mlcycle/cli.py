@@ -365,6 +365,8 @@ def submit(
     from mlcycle.pipeline.local import pipeline_arguments, seed_if_first_run
     from mlcycle.pipeline.vertex import VertexTarget, build_job, create_request, submit_job
 
+    if output is not None and not dry_run:
+        raise _fail("--output is for --dry-run: a real submit sends the request instead")
     settings = get_settings(root=root, config=config)
     dataset = _config(settings.config)
     try:
@@ -374,12 +376,20 @@ def submit(
     except ValueError as exc:
         raise _fail(str(exc)) from None
 
+    credentials = None  # the environment's own (Application Default Credentials)
     if dry_run:
         from google.auth.credentials import AnonymousCredentials
 
-        job = build_job(
-            target, dataset, pipeline_arguments(target.root, dataset), AnonymousCredentials()
-        )
+        credentials = AnonymousCredentials()  # nothing is sent: no login needed
+    else:
+        import logging
+
+        # The SDK logs the job's console link and state changes at INFO.
+        logging.basicConfig(level=logging.INFO, format="%(message)s")
+        if seeded := seed_if_first_run(target.root, dataset):
+            console.print(f"first run: wrote the default data to {seeded}")
+    job = build_job(target, dataset, pipeline_arguments(target.root, dataset), credentials)
+    if dry_run:
         text = json.dumps(create_request(job, target), indent=2, sort_keys=True) + "\n"
         if output is None:
             print(text, end="")
@@ -387,14 +397,6 @@ def submit(
             output.write_text(text)
             err.print(f"dry run: wrote the request for {target.parent} to {output}")
         return
-
-    import logging
-
-    # The SDK logs the job's console link and state changes at INFO.
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    if seeded := seed_if_first_run(target.root, dataset):
-        console.print(f"first run: wrote the default data to {seeded}")
-    job = build_job(target, dataset, pipeline_arguments(target.root, dataset))
     try:
         submit_job(job, target, wait)
     except RuntimeError as exc:
@@ -434,10 +436,10 @@ def watch(
     settings = get_settings(root=root, config=config)
     dataset = _config(settings.config)
     root_uri = storage.normalize(settings.root)
-    styles = {"promoted": "bold green", "kept": "yellow", "rejected": "bold red"}
+    styles = {"promoted": "bold green", "kept": "yellow", "rejected": "bold red", "failed": "red"}
 
     def on_event(event: WatchEvent) -> None:
-        style = styles.get(event.kind, "red" if event.kind in ("failed", "error") else "bold")
+        style = styles.get(event.kind, "red" if event.kind == "error" else "bold")
         # Text, not markup: messages quote file names and reports that may hold brackets.
         line = Text.assemble((time.strftime("%H:%M:%S"), "dim"), " ", (event.kind, style), " ")
         console.print(line + Text(event.message))

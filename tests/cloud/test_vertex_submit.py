@@ -209,3 +209,29 @@ def test_a_local_root_is_refused(tmp_path: Path, big_config: Path) -> None:
     )
     assert result.exit_code == 1
     assert "gs://" in result.output
+
+
+def test_output_without_dry_run_is_refused_before_anything_is_sent(
+    tmp_path: Path, big_config: Path
+) -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            "submit",
+            "--project",
+            "p",
+            "--region",
+            "r",
+            "--image",
+            IMAGE,
+            "--root",
+            ROOT,
+            "--config",
+            str(big_config),
+            "--output",
+            str(tmp_path / "r.json"),
+        ],
+    )
+    assert result.exit_code == 1
+    assert "--dry-run" in result.output
+    assert not (tmp_path / "r.json").exists()
