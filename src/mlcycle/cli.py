@@ -354,12 +354,13 @@ def submit(
         ),
     ] = None,
 ) -> None:
-    """Run the training pipeline on Vertex AI Pipelines, with data and registry in a bucket.
+    """Run the training pipeline on Vertex AI Pipelines, data and registry in a bucket.
 
-    Compiles the pipeline with every step in IMAGE (sized by the config's `resources`),
-    computes the run's parameters from the bucket (incoming listing, current champion) and
-    submits it as a PipelineJob whose artifacts go to <root>/pipeline. A bucket with no data
-    and no models first gets the config's default data, as `mlcycle run` does locally.
+    Every step runs in IMAGE, on a machine sized by the config's `resources`.
+
+    The run's parameters come from the bucket: the incoming listing and the current champion.
+
+    Step artifacts go to <root>/pipeline. An empty bucket first gets the config's default data.
     """
     from mlcycle import storage
     from mlcycle.pipeline.local import pipeline_arguments, seed_if_first_run
@@ -424,9 +425,11 @@ def watch(
         ),
     ] = None,
 ) -> None:
-    """Retrain whenever a file in <root>/data/incoming/ (a folder or bucket prefix) is added,
-    changed or removed. One run at a time; a rejected or failed run is reported and the
-    watch goes on. Data present at start counts as seen. Ctrl-C stops it.
+    """Retrain whenever the files in <root>/data/incoming/ change (a folder or a bucket prefix).
+
+    One run at a time; a rejected or failed run is reported and the watch goes on.
+
+    Files present at start count as seen. Ctrl-C stops it.
     """
     from mlcycle import storage
     from mlcycle.pipeline.local import run_pipeline
