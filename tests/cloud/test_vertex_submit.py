@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from click.testing import Result
 from typer.testing import CliRunner
 
 # gcsfs hangs against the emulator unless this is set before it is imported.
@@ -82,28 +83,17 @@ def bucket_root(emulator: str) -> dict[str, str]:
     return {"champion": meta["version"]}
 
 
+def submit(config: Path, *args: str, root: str = ROOT) -> Result:
+    """`mlcycle submit` for project acme in europe-west1, run in this process."""
+    common = ["--project", "acme", "--region", "europe-west1", "--image", IMAGE]
+    return CliRunner().invoke(
+        app, ["submit", *common, "--root", root, "--config", str(config), *args]
+    )
+
+
 def dry_run(tmp_path: Path, config: Path, *extra: str, root: str = ROOT) -> dict:
     out = tmp_path / "request.json"
-    result = CliRunner().invoke(
-        app,
-        [
-            "submit",
-            "--project",
-            "acme",
-            "--region",
-            "europe-west1",
-            "--root",
-            root,
-            "--image",
-            IMAGE,
-            "--config",
-            str(config),
-            "--dry-run",
-            "--output",
-            str(out),
-            *extra,
-        ],
-    )
+    result = submit(config, "--dry-run", "--output", str(out), *extra, root=root)
     assert result.exit_code == 0, result.output
     return json.loads(out.read_text())
 
@@ -190,23 +180,7 @@ def test_a_dry_run_writes_nothing_to_the_bucket(
 
 
 def test_a_local_root_is_refused(tmp_path: Path, big_config: Path) -> None:
-    result = CliRunner().invoke(
-        app,
-        [
-            "submit",
-            "--project",
-            "p",
-            "--region",
-            "r",
-            "--image",
-            IMAGE,
-            "--root",
-            str(tmp_path),
-            "--config",
-            str(big_config),
-            "--dry-run",
-        ],
-    )
+    result = submit(big_config, "--dry-run", root=str(tmp_path))
     assert result.exit_code == 1
     assert "gs://" in result.output
 
@@ -214,24 +188,7 @@ def test_a_local_root_is_refused(tmp_path: Path, big_config: Path) -> None:
 def test_output_without_dry_run_is_refused_before_anything_is_sent(
     tmp_path: Path, big_config: Path
 ) -> None:
-    result = CliRunner().invoke(
-        app,
-        [
-            "submit",
-            "--project",
-            "p",
-            "--region",
-            "r",
-            "--image",
-            IMAGE,
-            "--root",
-            ROOT,
-            "--config",
-            str(big_config),
-            "--output",
-            str(tmp_path / "r.json"),
-        ],
-    )
+    result = submit(big_config, "--output", str(tmp_path / "r.json"))
     assert result.exit_code == 1
     assert "--dry-run" in result.output
     assert not (tmp_path / "r.json").exists()
