@@ -315,6 +315,157 @@ def compile_cmd(
     console.print(f"wrote {path}")
 
 
+# -- submit ---------------------------------------------------------------------------------
+
+
+@app.command()
+def submit(
+    project: Annotated[str, typer.Option("--project", help="Google Cloud project id.")],
+    region: Annotated[str, typer.Option("--region", help="Vertex AI region, e.g. europe-west1.")],
+    image: Annotated[
+        str,
+        typer.Option(
+            "--image",
+            help="The pushed `pipeline` image every step runs in, e.g. "
+            "REGION-docker.pkg.dev/PROJECT/mlcycle/mlcycle-pipeline:TAG.",
+        ),
+    ],
+    root: RootOption = None,
+    config: ConfigOption = None,
+    service_account: Annotated[
+        str | None,
+        typer.Option(
+            "--service-account",
+            help="E-mail of the service account the steps run as (default: Vertex AI's).",
+            show_default=False,
+        ),
+    ] = None,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait", help="Block until the run ends; exit 1 if it failed (what CI wants)."
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Build the real PipelineJob offline (anonymous credentials) and write the "
+            "request it would send, instead of sending it. Still lists the bucket.",
+        ),
+    ] = False,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="With --dry-run: write the request JSON here, not to stdout."
+        ),
+    ] = None,
+) -> None:
+    """Run the training pipeline on Vertex AI Pipelines, data and registry in a bucket.
+
+    Every step runs in IMAGE, on a machine sized by the config's `resources`.
+
+    The run's parameters come from the bucket: the incoming listing and the current champion.
+
+    Step artifacts go to <root>/pipeline. An empty bucket first gets the config's default data.
+    """
+    from mlcycle import storage
+    from mlcycle.pipeline.local import pipeline_arguments, seed_if_first_run
+    from mlcycle.pipeline.vertex import VertexTarget, build_job, create_request, submit_job
+
+    if output is not None and not dry_run:
+        raise _fail("--output is for --dry-run: a real submit sends the request instead")
+    settings = get_settings(root=root, config=config)
+    dataset = _config(settings.config)
+    try:
+        target = VertexTarget(
+            project, region, storage.normalize(settings.root), image, service_account
+        )
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+
+    credentials = None  # the environment's own (Application Default Credentials)
+    if dry_run:
+        from google.auth.credentials import AnonymousCredentials
+
+        credentials = AnonymousCredentials()  # nothing is sent: no login needed
+    else:
+        import logging
+
+        # The SDK logs the job's console link and state changes at INFO.
+        logging.basicConfig(level=logging.INFO, format="%(message)s")
+        if seeded := seed_if_first_run(target.root, dataset):
+            console.print(f"first run: wrote the default data to {seeded}")
+    job = build_job(target, dataset, pipeline_arguments(target.root, dataset), credentials)
+    if dry_run:
+        text = json.dumps(create_request(job, target), indent=2, sort_keys=True) + "\n"
+        if output is None:
+            print(text, end="")
+        else:
+            output.write_text(text)
+            err.print(f"dry run: wrote the request for {target.parent} to {output}")
+        return
+    try:
+        submit_job(job, target, wait)
+    except RuntimeError as exc:
+        raise _fail(f"pipeline job {job.job_id} failed: {exc}") from None
+    console.print(f"{'finished' if wait else 'submitted'}: {job.resource_name}")
+
+
+# -- watch ----------------------------------------------------------------------------------
+
+
+@app.command()
+def watch(
+    root: RootOption = None,
+    config: ConfigOption = None,
+    interval: Annotated[
+        float, typer.Option("--interval", min=0.1, help="Seconds between two looks.")
+    ] = 2.0,
+    settle: Annotated[
+        float | None,
+        typer.Option(
+            "--settle",
+            min=0.0,
+            help="Seconds a change must stay still before a run (default: --interval).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Retrain whenever the files in <root>/data/incoming/ change (a folder or a bucket prefix).
+
+    One run at a time; a rejected or failed run is reported and the watch goes on.
+
+    Files present at start count as seen. Ctrl-C stops it.
+    """
+    from mlcycle import storage
+    from mlcycle.pipeline.local import run_pipeline
+    from mlcycle.watch import WatchEvent
+    from mlcycle.watch import watch as watch_loop
+
+    settings = get_settings(root=root, config=config)
+    dataset = _config(settings.config)
+    root_uri = storage.normalize(settings.root)
+    styles = {"promoted": "bold green", "kept": "yellow", "rejected": "bold red", "failed": "red"}
+
+    def on_event(event: WatchEvent) -> None:
+        style = styles.get(event.kind, "red" if event.kind == "error" else "bold")
+        # Text, not markup: messages quote file names and reports that may hold brackets.
+        line = Text.assemble((time.strftime("%H:%M:%S"), "dim"), " ", (event.kind, style), " ")
+        console.print(line + Text(event.message))
+
+    try:
+        watch_loop(
+            root_uri,
+            lambda: run_pipeline(root_uri, dataset, settings.pipeline_root),
+            on_event,
+            interval=interval,
+            settle=settle,
+        )
+    except KeyboardInterrupt:
+        console.print("stopped")
+
+
 def main() -> None:
     app()
 

@@ -1,0 +1,117 @@
+"""Retrain when the incoming data changes: the local stand-in for the cloud's bucket
+notification -> Pub/Sub -> Cloud Build trigger.
+
+The loop polls the incoming listing's fingerprint (names, sizes, modification times: the
+same value a run passes to the pipeline), waits until it has stopped changing (a file still
+being copied is not trained on), runs the pipeline, reports the outcome and goes on, whatever
+that outcome was. Runs happen inside the loop, so there is never more than one at a time; a
+change made during a run is picked up after it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from mlcycle import storage
+from mlcycle.data.ingest import fingerprint, incoming_uri
+from mlcycle.pipeline.local import RunResult
+
+EventKind = Literal["watching", "run", "promoted", "kept", "rejected", "failed", "error"]
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    kind: EventKind
+    message: str
+    result: RunResult | None = None
+
+
+def incoming_fingerprint(root: str) -> str:
+    """The fingerprint of `<root>/data/incoming/` as a run would compute it (local or gs://)."""
+    return fingerprint(storage.list_files(incoming_uri(root)))
+
+
+@dataclass
+class Debounce:
+    """Says when a changed listing has been still for `settle` seconds: time to train on it."""
+
+    settle: float
+    handled: str  # the fingerprint last trained on, or seen when the watch began
+    pending: str | None = None
+    since: float = 0.0
+
+    def due(self, current: str, now: float) -> bool:
+        if current == self.handled:
+            self.pending = None
+            return False
+        if current != self.pending:  # a new change: start its quiet period
+            self.pending, self.since = current, now
+        return now - self.since >= self.settle
+
+    def mark_handled(self, current: str) -> None:
+        self.handled, self.pending = current, None
+
+
+def outcome(result: RunResult) -> WatchEvent:
+    """One line that says how a run ended."""
+    reg = result.registration
+    if result.ok and reg:
+        if reg["promoted"]:
+            return WatchEvent("promoted", f"version {reg['version']} is the new champion", result)
+        what = (
+            f"version {reg['version']} registered"
+            if reg["registered"]
+            else f"same model as version {reg['version']}"
+        )
+        reasons = "; ".join(reg["gate"]["reasons"])
+        return WatchEvent(
+            "kept", f"{what}, not promoted ({reasons}); champion: {reg['champion']}", result
+        )
+    if result.rejection is not None:
+        return WatchEvent(
+            "rejected",
+            f"data rejected, champion unchanged:\n{result.rejection.render()}",
+            result,
+        )
+    return WatchEvent(
+        "failed", f"step {result.failed_step or '?'} failed; log: {result.log_path}", result
+    )
+
+
+def watch(
+    root: str,
+    run: Callable[[], RunResult],
+    on_event: Callable[[WatchEvent], None],
+    *,
+    interval: float = 2.0,
+    settle: float | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+    sleep: Callable[[float], object] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """Poll every `interval` seconds and `run` once per settled change, until `should_stop`.
+
+    `settle` (default: `interval`) is how long a changed listing must stay unchanged before
+    a run. The data present at the start counts as handled: start with `mlcycle run`.
+    """
+    debounce = Debounce(interval if settle is None else settle, incoming_fingerprint(root))
+    on_event(WatchEvent("watching", f"{incoming_uri(root)} every {interval:g}s"))
+    while not should_stop():
+        try:
+            current = incoming_fingerprint(root)
+        except Exception as exc:  # a flaky listing (network, bucket) must not end the watch
+            on_event(WatchEvent("error", f"could not list the incoming data: {exc}"))
+        else:
+            if debounce.due(current, clock()):
+                # Marked before the run: a failed run is not retried until the data changes.
+                debounce.mark_handled(current)
+                on_event(WatchEvent("run", "incoming data changed: running the pipeline"))
+                try:
+                    event = outcome(run())
+                except Exception as exc:
+                    event = WatchEvent("failed", f"the run crashed: {exc!r}")
+                on_event(event)
+        sleep(interval)

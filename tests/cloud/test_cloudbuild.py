@@ -1,0 +1,167 @@
+"""The Cloud Build configs: valid for Cloud Build, and doing what the CI/CD design says."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from cloudbuild_rules import depends_on, problems, referenced
+
+REPO = Path(__file__).resolve().parents[2]
+CLOUDBUILD = REPO / "deploy" / "cloudbuild"
+FILES = sorted(CLOUDBUILD.glob("*.yaml"))
+CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")
+
+
+def load(name: str) -> dict:
+    return yaml.safe_load((CLOUDBUILD / name).read_text())
+
+
+def step(config: dict, step_id: str) -> dict:
+    return next(s for s in config["steps"] if s.get("id") == step_id)
+
+
+def script(s: dict) -> str:
+    """A step's command line as one string (entrypoint and args)."""
+    return " ".join([s.get("entrypoint", ""), *s.get("args", [])])
+
+
+def test_the_three_configs_exist() -> None:
+    assert [f.name for f in FILES] == ["main.yaml", "pr.yaml", "retrain.yaml"]
+
+
+def test_every_config_passes_the_cloudbuild_schema() -> None:
+    out = subprocess.run(
+        [str(CHECK_JSONSCHEMA), "--builtin-schema", "vendor.cloudbuild", *map(str, FILES)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_the_schema_check_does_fail_on_a_broken_config(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("steps:\n  - name: gcr.io/cloud-builders/docker\n    args: build\n")
+    out = subprocess.run(
+        [str(CHECK_JSONSCHEMA), "--builtin-schema", "vendor.cloudbuild", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 1
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_every_config_passes_what_the_schema_misses(path: Path) -> None:
+    assert problems(yaml.safe_load(path.read_text())) == []
+
+
+# -- the extra rules catch what they claim to ----------------------------------------------
+
+GOOD = {
+    "steps": [{"id": "a", "name": "ubuntu", "args": ["echo", "$_X", "$$HOME", "$PROJECT_ID"]}],
+    "substitutions": {"_X": "x"},
+    "options": {"logging": "CLOUD_LOGGING_ONLY"},
+}
+
+
+def test_rules_accept_a_good_config() -> None:
+    assert problems(GOOD) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "complaint"),
+    [
+        ({"step": []}, "unknown top-level key 'step'"),
+        ({"steps": [{"id": "a", "args": ["$_X"]}]}, "has no name"),
+        ({"steps": [{"name": "u", "args": ["$_X $image"]}]}, "$image is neither"),
+        ({"steps": [{"name": "u", "args": ["$_X ${_Y}"]}]}, "$_Y is neither"),
+        ({"steps": [{"id": "b", "name": "u", "args": ["$_X"], "waitFor": ["a"]}]}, "unknown"),
+        ({"substitutions": {"_X": "x", "_UNUSED": "y"}}, "_UNUSED is defined but never used"),
+        ({"substitutions": {"_X": "${PROJECT_ID}"}}, "without dynamicSubstitutions"),
+        ({"options": {}}, "options.logging"),
+        ({"steps": [{"name": "u", "args": ["$_X"], "secretEnv": ["TOKEN"]}]}, "availableSecrets"),
+    ],
+)
+def test_rules_catch_each_mistake(change: dict, complaint: str) -> None:
+    found = problems({**GOOD, **change})
+    assert any(complaint in p for p in found), found
+
+
+def test_escaped_dollars_are_not_substitutions() -> None:
+    assert referenced("$$x $$(cat f) ${_A} $B $$$C") == {"_A", "B", "C"}
+
+
+# -- what each pipeline does ---------------------------------------------------------------
+
+
+def test_pr_lints_tests_and_compiles_without_pushing_or_deploying() -> None:
+    pr = load("pr.yaml")
+    scripts = [script(s) for s in pr["steps"]]
+    assert "make lint" in scripts
+    assert any(".ci/run" in s for s in scripts)
+    assert "make compile" in scripts
+    assert not any("push" in s or "deploy" in s for s in scripts)
+    assert "images" not in pr
+
+
+def test_main_deploys_only_tested_code_after_a_successful_training_run() -> None:
+    main = load("main.yaml")
+    ids = [s["id"] for s in main["steps"]]
+    for needed in ("test", "push", "train", "deploy-api", "api-url", "deploy-ui"):
+        assert needed in ids
+    assert {"test", "build-pipeline", "build-api", "build-ui"} <= depends_on(main, "push")
+    assert {"test", "push"} <= depends_on(main, "train")
+    assert "train" in depends_on(main, "deploy-api")
+    assert {"deploy-api", "api-url"} <= depends_on(main, "deploy-ui")
+    # The moving tag retrain.yaml uses only ever names an image whose training run passed.
+    assert "train" in depends_on(main, "tag-latest")
+
+
+def test_main_builds_the_three_targets_tagged_with_the_commit() -> None:
+    main = load("main.yaml")
+    for target in ("pipeline", "api", "ui"):
+        args = step(main, f"build-{target}")["args"]
+        assert args[args.index("--target") + 1] == target
+        tag = args[args.index("--tag") + 1]
+        assert tag.endswith(f"/mlcycle-{target}:$SHORT_SHA")
+        assert tag.startswith("${_REGION}-docker.pkg.dev/$PROJECT_ID/${_REPOSITORY}/")
+        assert tag in main["images"]
+
+
+def test_main_trains_in_the_pushed_image_and_waits() -> None:
+    train = step(load("main.yaml"), "train")
+    image = "${_REGION}-docker.pkg.dev/$PROJECT_ID/${_REPOSITORY}/mlcycle-pipeline:$SHORT_SHA"
+    assert train["name"] == image
+    args = train["args"]
+    assert args[0] == "submit"
+    assert args[args.index("--image") + 1] == image
+    assert args[args.index("--root") + 1] == "gs://${_BUCKET}/${_PREFIX}"
+    assert "--wait" in args
+
+
+def test_main_reads_the_api_url_from_cloud_run_and_hands_it_to_the_ui() -> None:
+    main = load("main.yaml")
+    url = script(step(main, "api-url"))
+    assert "gcloud run services describe mlcycle-api" in url
+    assert "--format='value(status.url)'" in url
+    assert "> /workspace/api_url" in url
+    assert "sleep" not in url and "list" not in url
+    ui = script(step(main, "deploy-ui"))
+    assert "deploy/cloudrun/deploy.sh ui" in ui
+    assert '--api-url "$$(cat /workspace/api_url)"' in ui
+
+
+def test_retrain_submits_the_pipeline_pinned_to_a_digest_and_deploys_nothing() -> None:
+    retrain = load("retrain.yaml")
+    train = script(step(retrain, "train"))
+    assert "mlcycle submit" in train and "--wait" in train
+    assert '--image "$$(cat /workspace/pipeline_image)"' in train
+    assert "@$$digest" in script(step(retrain, "resolve-image"))
+    assert not any("deploy" in script(s) for s in retrain["steps"])
+    # The Pub/Sub trigger maps the notification's attributes onto these.
+    assert {"_EVENT_TYPE", "_BUCKET_ID", "_OBJECT_ID"} <= set(retrain["substitutions"])

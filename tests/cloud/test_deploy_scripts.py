@@ -1,0 +1,380 @@
+"""deploy/gcp/bootstrap.sh and deploy/cloudrun/deploy.sh, through their dry runs.
+
+A dry run prints each gcloud command it would run, one shell-quoted line each; these tests
+read those commands back. Where the Google Cloud CLI is installed, each distinct command (and
+those the Cloud Build steps run) is also put through gcloud's own argument parser, with no
+account (see `test_gcloud_accepts_every_command`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import stat
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+BOOTSTRAP = REPO / "deploy" / "gcp" / "bootstrap.sh"
+DEPLOY = REPO / "deploy" / "cloudrun" / "deploy.sh"
+SHELLCHECK = Path(sys.executable).with_name("shellcheck")
+PROJECT, REGION = "acme-ml", "europe-west1"
+GITHUB = "https://github.com/acme/mlcycle.git"
+
+
+def gcloud_trap(tmp_path: Path) -> tuple[dict[str, str], Path]:
+    """An environment whose `gcloud` only records that it was called (and fails)."""
+    bin_dir, calls = tmp_path / "bin", tmp_path / "gcloud-calls"
+    bin_dir.mkdir()
+    fake = bin_dir / "gcloud"
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {calls}\nexit 1\n')
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    return {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path)}, calls
+
+
+def dry_run(
+    script: Path, *args: str, env: dict[str, str], check: bool = True
+) -> subprocess.CompletedProcess:
+    out = subprocess.run(
+        ["bash", str(script), *args, "--dry-run"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    if check:
+        assert out.returncode == 0, out.stdout + out.stderr
+    return out
+
+
+def commands(out: subprocess.CompletedProcess) -> list[list[str]]:
+    lines = (out.stdout + out.stderr).splitlines()
+    return [shlex.split(line) for line in lines if line.startswith("gcloud ")]
+
+
+def flag(cmd: list[str], name: str) -> str:
+    return cmd[cmd.index(name) + 1]
+
+
+def find(cmds: list[list[str]], *prefix: str) -> list[list[str]]:
+    return [c for c in cmds if c[: len(prefix)] == list(prefix)]
+
+
+@pytest.fixture(scope="module")
+def bootstrap(tmp_path_factory: pytest.TempPathFactory) -> list[list[str]]:
+    env, calls = gcloud_trap(tmp_path_factory.mktemp("bootstrap"))
+    out = dry_run(BOOTSTRAP, PROJECT, REGION, env={**env, "GITHUB_URI": GITHUB})
+    assert not calls.exists(), f"a dry run called gcloud: {calls.read_text()}"
+    return commands(out)
+
+
+def grants(cmds: list[list[str]], member: str) -> set[tuple[str, str]]:
+    """(resource, role) pairs granted to `member`."""
+    out = set()
+    for c in cmds:
+        if "add-iam-policy-binding" in c and flag(c, "--member") == f"serviceAccount:{member}":
+            out.add((" ".join(c[1 : c.index("add-iam-policy-binding") + 2]), flag(c, "--role")))
+    return out
+
+
+# -- shellcheck ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("script", [BOOTSTRAP, DEPLOY], ids=lambda p: p.name)
+def test_shellcheck_passes(script: Path) -> None:
+    out = subprocess.run(
+        [str(SHELLCHECK), "--severity=style", str(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stdout
+
+
+def test_shellcheck_does_flag_a_bad_script(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.sh"
+    bad.write_text("#!/bin/bash\nrm -rf $1/*\n")
+    assert subprocess.run([str(SHELLCHECK), str(bad)], capture_output=True).returncode == 1
+
+
+# -- bootstrap.sh creates every resource ---------------------------------------------------
+
+
+def test_bootstrap_enables_the_apis(bootstrap: list[list[str]]) -> None:
+    (enable,) = find(bootstrap, "gcloud", "services", "enable")
+    for api in (
+        "cloudbuild",
+        "secretmanager",
+        "run",
+        "artifactregistry",
+        "aiplatform",
+        "pubsub",
+        "storage",
+        "iam",
+    ):
+        assert f"{api}.googleapis.com" in enable
+
+
+def test_bootstrap_creates_bucket_repository_accounts_secret_and_topic(
+    bootstrap: list[list[str]],
+) -> None:
+    (bucket,) = find(bootstrap, "gcloud", "storage", "buckets", "create")
+    assert bucket[4] == f"gs://{PROJECT}-mlcycle"
+    assert flag(bucket, "--location") == REGION
+    assert "--uniform-bucket-level-access" in bucket
+    (repo,) = find(bootstrap, "gcloud", "artifacts", "repositories", "create")
+    assert repo[4] == "mlcycle" and flag(repo, "--repository-format") == "docker"
+    accounts = {c[4] for c in find(bootstrap, "gcloud", "iam", "service-accounts", "create")}
+    assert accounts == {"mlcycle-pipeline", "mlcycle-build", "mlcycle-api", "mlcycle-ui"}
+    (secret,) = find(bootstrap, "gcloud", "secrets", "create")
+    assert secret[3] == "mlcycle-admin-token"
+    (topic,) = find(bootstrap, "gcloud", "pubsub", "topics", "create")
+    assert topic[4] == "mlcycle-incoming"
+
+
+def test_bootstrap_grants_least_privilege_roles(bootstrap: list[list[str]]) -> None:
+    def sa(name: str) -> str:
+        return f"mlcycle-{name}@{PROJECT}.iam.gserviceaccount.com"
+
+    bucket = f"storage buckets add-iam-policy-binding gs://{PROJECT}-mlcycle"
+    assert grants(bootstrap, sa("pipeline")) == {
+        (f"projects add-iam-policy-binding {PROJECT}", "roles/aiplatform.user"),
+        (bucket, "roles/storage.objectUser"),
+    }
+    assert grants(bootstrap, sa("api")) == {
+        (bucket, "roles/storage.objectViewer"),
+        (
+            "secrets add-iam-policy-binding mlcycle-admin-token",
+            "roles/secretmanager.secretAccessor",
+        ),
+    }
+    assert grants(bootstrap, sa("ui")) == set()
+    build = grants(bootstrap, sa("build"))
+    # The builder may act as exactly the three runtime accounts, not as any account.
+    acts_as = {res.split()[-1] for res, role in build if role == "roles/iam.serviceAccountUser"}
+    assert acts_as == {sa("pipeline"), sa("api"), sa("ui")}
+    roles = {role for _, role in build}
+    assert {"roles/run.admin", "roles/aiplatform.user", "roles/artifactregistry.writer"} <= roles
+    assert tuple(res for res, role in build if role == "roles/artifactregistry.writer") == (
+        "artifacts repositories add-iam-policy-binding mlcycle",
+    )
+    every_role = {flag(c, "--role") for c in bootstrap if "--role" in c}
+    assert not every_role & {"roles/owner", "roles/editor", "roles/storage.admin"}
+
+
+def test_bootstrap_notifies_only_for_the_incoming_prefix(bootstrap: list[list[str]]) -> None:
+    (note,) = find(bootstrap, "gcloud", "storage", "buckets", "notifications", "create")
+    assert note[5] == f"gs://{PROJECT}-mlcycle"
+    assert flag(note, "--topic") == f"projects/{PROJECT}/topics/mlcycle-incoming"
+    assert flag(note, "--event-types") == "OBJECT_FINALIZE"
+    assert flag(note, "--object-prefix") == "mlcycle/data/incoming/"
+    (publisher,) = find(bootstrap, "gcloud", "pubsub", "topics", "add-iam-policy-binding")
+    assert flag(publisher, "--role") == "roles/pubsub.publisher"
+
+
+def test_bootstrap_creates_the_three_triggers(bootstrap: list[list[str]]) -> None:
+    assert find(bootstrap, "gcloud", "builds", "connections", "create", "github")
+    (repo,) = find(bootstrap, "gcloud", "builds", "repositories", "create")
+    assert flag(repo, "--remote-uri") == GITHUB
+    triggers = {flag(c, "--name"): c for c in find(bootstrap, "gcloud", "builds", "triggers")}
+    assert set(triggers) == {"mlcycle-pr", "mlcycle-main", "mlcycle-retrain"}
+    pr, main, retrain = (triggers[f"mlcycle-{n}"] for n in ("pr", "main", "retrain"))
+    assert pr[4] == "github" and flag(pr, "--pull-request-pattern") == "^main$"
+    assert main[4] == "github" and flag(main, "--branch-pattern") == "^main$"
+    assert retrain[4] == "pubsub"
+    assert flag(retrain, "--topic") == f"projects/{PROJECT}/topics/mlcycle-incoming"
+    build_sa = f"projects/{PROJECT}/serviceAccounts/mlcycle-build@{PROJECT}.iam.gserviceaccount.com"
+    for trigger in (pr, main, retrain):
+        assert flag(trigger, "--service-account") == build_sa
+        assert (REPO / flag(trigger, "--build-config")).is_file()
+    assert flag(retrain, "--build-config") == "deploy/cloudbuild/retrain.yaml"
+    subs = dict(s.split("=", 1) for s in flag(retrain, "--substitutions").split(","))
+    assert subs["_OBJECT_ID"] == "$(body.message.attributes.objectId)"
+    assert subs["_EVENT_TYPE"] == "$(body.message.attributes.eventType)"
+    assert flag(retrain, "--subscription-filter") == (
+        '_EVENT_TYPE == "OBJECT_FINALIZE" && _OBJECT_ID.matches("^mlcycle/data/incoming/")'
+    )
+
+
+def test_trigger_substitutions_are_ones_the_build_configs_declare(
+    bootstrap: list[list[str]],
+) -> None:
+    # Cloud Build refuses a build that is given a substitution its config does not use.
+    for trigger in find(bootstrap, "gcloud", "builds", "triggers"):
+        if "--substitutions" not in trigger:
+            continue
+        config = yaml.safe_load((REPO / flag(trigger, "--build-config")).read_text())
+        given = {s.split("=", 1)[0] for s in flag(trigger, "--substitutions").split(",")}
+        assert given <= set(config["substitutions"]), flag(trigger, "--name")
+
+
+def test_bootstrap_honours_bucket_and_prefix(tmp_path: Path) -> None:
+    env, _ = gcloud_trap(tmp_path)
+    env |= {"GITHUB_URI": GITHUB, "BUCKET": "shared-bucket", "PREFIX": "teams/ml"}
+    cmds = commands(dry_run(BOOTSTRAP, PROJECT, REGION, env=env))
+    (note,) = find(cmds, "gcloud", "storage", "buckets", "notifications", "create")
+    assert note[5] == "gs://shared-bucket"
+    assert flag(note, "--object-prefix") == "teams/ml/data/incoming/"
+    (retrain,) = [c for c in cmds if "pubsub" in c and "triggers" in c]
+    assert '"^teams/ml/data/incoming/"' in flag(retrain, "--subscription-filter")
+
+
+def test_bootstrap_without_a_repository_stops_before_the_triggers(tmp_path: Path) -> None:
+    env, _ = gcloud_trap(tmp_path)
+    out = dry_run(BOOTSTRAP, PROJECT, REGION, env=env)
+    assert not find(commands(out), "gcloud", "builds")
+    assert "GITHUB_URI" in out.stdout
+
+
+def test_bootstrap_refuses_bad_usage(tmp_path: Path) -> None:
+    env, _ = gcloud_trap(tmp_path)
+    assert dry_run(BOOTSTRAP, PROJECT, env=env, check=False).returncode == 2
+    assert dry_run(BOOTSTRAP, PROJECT, REGION, "--force", env=env, check=False).returncode == 2
+
+
+# -- deploy.sh: the Cloud Run services -----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def services(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
+    env, calls = gcloud_trap(tmp_path_factory.mktemp("deploy"))
+    common = ("--project", PROJECT, "--region", REGION)
+    api = dry_run(DEPLOY, "api", *common, "--image", "reg/api:1", "--root", "gs://b/m", env=env)
+    ui = dry_run(
+        DEPLOY, "ui", *common, "--image", "reg/ui:1", "--api-url", "https://api.run.app", env=env
+    )
+    assert not calls.exists()
+    ((api_cmd,), (ui_cmd,)) = commands(api), commands(ui)
+    return {"api": api_cmd, "ui": ui_cmd}
+
+
+def test_both_services_are_public_scale_to_zero_and_capped(services: dict) -> None:
+    for name, cmd in services.items():
+        assert cmd[:4] == ["gcloud", "run", "deploy", f"mlcycle-{name}"]
+        assert "--allow-unauthenticated" in cmd
+        assert flag(cmd, "--min-instances") == "0"
+        assert 1 <= int(flag(cmd, "--max-instances")) <= 10
+        assert int(flag(cmd, "--concurrency")) >= 1
+        assert flag(cmd, "--cpu") and flag(cmd, "--memory")
+        assert flag(cmd, "--port") == "8080"
+        assert flag(cmd, "--service-account") == f"mlcycle-{name}@{PROJECT}.iam.gserviceaccount.com"
+
+
+def test_api_gets_the_bucket_root_and_the_token_from_secret_manager(services: dict) -> None:
+    api = services["api"]
+    assert flag(api, "--image") == "reg/api:1"
+    assert flag(api, "--set-env-vars") == "MLCYCLE_ROOT=gs://b/m"
+    assert flag(api, "--set-secrets") == "MLCYCLE_ADMIN_TOKEN=mlcycle-admin-token:latest"
+
+
+def test_ui_gets_the_api_url_and_no_secret(services: dict) -> None:
+    ui = services["ui"]
+    assert flag(ui, "--set-env-vars") == "MLCYCLE_API_URL=https://api.run.app"
+    assert "--set-secrets" not in ui
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["api", "--project", "p", "--region", "r", "--image", "i"],  # no --root
+        ["api", "--project", "p", "--region", "r", "--image", "i", "--root", "/local"],
+        ["ui", "--project", "p", "--region", "r", "--image", "i"],  # no --api-url
+        ["db", "--project", "p", "--region", "r", "--image", "i"],
+        ["api", "--region", "r", "--image", "i", "--root", "gs://b"],  # no --project
+    ],
+)
+def test_deploy_refuses_incomplete_arguments(tmp_path: Path, args: list[str]) -> None:
+    env, calls = gcloud_trap(tmp_path)
+    assert dry_run(DEPLOY, *args, env=env, check=False).returncode == 2
+    assert not calls.exists()
+
+
+# -- the real gcloud parses every command (where it is installed) --------------------------
+
+
+def _shapes(cmds: list[list[str]]) -> list[list[str]]:
+    """One command per command group and set of flags: the rest differ only in values."""
+    seen, out = set(), []
+    for cmd in cmds:
+        key = (tuple(cmd[1:4]), frozenset(w for w in cmd if w.startswith("--")))
+        if key not in seen:
+            seen.add(key)
+            out.append(cmd)
+    return out
+
+
+def cloudbuild_gcloud_commands() -> list[list[str]]:
+    """The gcloud commands the Cloud Build steps run, with substitutions filled in as
+    Cloud Build would (defaults, built-ins) and the scripts' own variables given values."""
+    values = {"PROJECT_ID": PROJECT, "SHORT_SHA": "abc1234"}
+    shell = {"image": f"{REGION}-docker.pkg.dev/{PROJECT}/mlcycle/mlcycle-pipeline"}
+    out = []
+    for path in sorted((REPO / "deploy" / "cloudbuild").glob("*.yaml")):
+        config = yaml.safe_load(path.read_text())
+        subs = {**values, **config.get("substitutions", {}), "_REGION": REGION}
+        for step in config["steps"]:
+            text = " ".join(step.get("args", [])).replace("\\\n", " ")
+            text = re.sub(r"\$\$\{?(\w+)\}?", lambda m: shell.get(m.group(1), m.group(0)), text)
+            text = re.sub(
+                r"\$\{?(\w+)\}?", lambda m, subs=subs: subs.get(m.group(1), m.group(0)), text
+            )
+            for line in text.splitlines():
+                before, found, command = line.partition("gcloud ")
+                if not found:
+                    continue
+                command = (found + command).split(" > ")[0].strip()
+                if before.endswith("$("):  # x=$(gcloud ...): drop the closing parenthesis
+                    command = command.removesuffix(")")
+                out.append(shlex.split(command))
+    return out
+
+
+def test_the_cloud_build_steps_gcloud_commands_are_found() -> None:
+    found = {" ".join(c[:4]) for c in cloudbuild_gcloud_commands()}
+    assert found == {"gcloud run services describe", "gcloud artifacts docker images"}
+
+
+@pytest.mark.skipif(shutil.which("gcloud") is None, reason="the Google Cloud CLI is not installed")
+def test_gcloud_accepts_every_command(
+    bootstrap: list[list[str]], services: dict, tmp_path: Path
+) -> None:
+    """gcloud parses its arguments before it looks for an account: with no account at all,
+    a command it accepts fails with 'no active account' (exit 1), one it rejects with a usage
+    error (exit 2). Nothing reaches Google. This checks flags and values gcloud validates
+    locally, not what only the server checks (IAM role names, filter semantics)."""
+    token = tmp_path / "token"
+    token.write_text("x")
+    env = {  # a fresh config and no credentials of any kind
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "CLOUDSDK_CONFIG": str(tmp_path / "gcloud"),
+        "CLOUDSDK_CORE_DISABLE_PROMPTS": "1",
+        "CLOUDSDK_CORE_CHECK_GCE_METADATA": "false",
+        "CLOUDSDK_CORE_DISABLE_USAGE_REPORTING": "true",
+        "CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK": "true",
+    }
+
+    def parse(cmd: list[str]) -> tuple[str, int, str]:
+        if "--data-file" in cmd:  # the dry run's token file is gone by now
+            cmd = [*cmd]
+            cmd[cmd.index("--data-file") + 1] = str(token)
+        out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
+        return shlex.join(cmd), out.returncode, out.stderr
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        every = [*bootstrap, *services.values(), *cloudbuild_gcloud_commands()]
+        results = list(pool.map(parse, _shapes(every)))
+    rejected = [
+        f"{cmd}\n  -> exit {rc}: {err.strip()[:300]}"
+        for cmd, rc, err in results
+        if rc != 1 or "do not currently have an active account" not in err
+    ]
+    assert not rejected, "\n".join(rejected)
+    assert len(results) >= 15
