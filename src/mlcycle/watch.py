@@ -15,8 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from mlcycle import storage
-from mlcycle.data.ingest import fingerprint, incoming_uri
+from mlcycle.data.incoming import incoming_fingerprint, incoming_uri
 from mlcycle.pipeline.local import RunResult
 
 EventKind = Literal["watching", "run", "promoted", "kept", "rejected", "failed", "error"]
@@ -27,11 +26,6 @@ class WatchEvent:
     kind: EventKind
     message: str
     result: RunResult | None = None
-
-
-def incoming_fingerprint(root: str) -> str:
-    """The fingerprint of `<root>/data/incoming/` as a run would compute it (local or gs://)."""
-    return fingerprint(storage.list_files(incoming_uri(root)))
 
 
 @dataclass

@@ -23,10 +23,9 @@ os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
 
 from mlcycle import storage
 from mlcycle.cli import app
-from mlcycle.data.ingest import fingerprint
+from mlcycle.data.incoming import fingerprint, incoming_fingerprint
 from mlcycle.data.seed import breast_cancer_frame
 from mlcycle.model.registry import Registry
-from mlcycle.watch import incoming_fingerprint
 
 REPO = Path(__file__).resolve().parents[2]
 BUCKET = "mlcycle-test"

@@ -26,3 +26,8 @@ def fingerprint(files: list[storage.FileInfo]) -> str:
 def incoming_uri(root: str) -> str:
     """Where new data lands: `<root>/data/incoming/`."""
     return storage.join(root, "data", "incoming")
+
+
+def incoming_fingerprint(root: str) -> str:
+    """The fingerprint of `<root>/data/incoming/` now (local or gs://)."""
+    return fingerprint(storage.list_files(incoming_uri(root)))

@@ -21,7 +21,7 @@ from typing import Any
 
 from mlcycle import storage
 from mlcycle.config import DatasetConfig
-from mlcycle.data.incoming import fingerprint, incoming_uri
+from mlcycle.data.incoming import incoming_fingerprint, incoming_uri
 from mlcycle.data.report import DataReport
 from mlcycle.data.seed import seed_incoming
 from mlcycle.lineage import code_version, git_commit
@@ -129,7 +129,7 @@ def pipeline_arguments(root: str, config: DatasetConfig) -> dict[str, str]:
     return {
         "root": root,
         "config": config.to_json(),
-        "incoming_fingerprint": fingerprint(storage.list_files(incoming_uri(root))),
+        "incoming_fingerprint": incoming_fingerprint(root),
         "champion_version": Registry(root).champion_version() or "",
         "git_commit": git_commit(),
         "code_version": code_version(),
