@@ -152,13 +152,14 @@ def register(
     snapshot: Input[Dataset],
     model: Input[Model],
     train_set: Input[Dataset],
+    test_set: Input[Dataset],
     evaluation: Input[Artifact],
     candidates: Input[Artifact],
     roc_curve: Input[Artifact],
     confusion_matrix: Input[Artifact],
     registration: Output[Artifact],
 ) -> str:
-    """Gate the challenger, register it as a version either way, switch the champion last."""
+    """Gate the challenger, register it (with its ONNX export) either way, switch the champion."""
     from mlcycle.lineage import library_versions
     from mlcycle.pipeline import steps
 
@@ -182,5 +183,6 @@ def register(
         candidates.path,
         {"roc_curve.png": roc_curve.path, "confusion_matrix.png": confusion_matrix.path},
         registration.path,
+        test_set.path,
     )
     return result["version"]

@@ -71,6 +71,7 @@ def build_pipeline(resources: Resources | None = None):
             snapshot=ingest.outputs["snapshot"],
             model=train.outputs["model"],
             train_set=split.outputs["train_set"],
+            test_set=split.outputs["test_set"],
             evaluation=evaluate.outputs["evaluation"],
             candidates=train.outputs["candidates"],
             roc_curve=evaluate.outputs["roc_curve"],
