@@ -89,7 +89,7 @@ def train_and_register(root: str, work: Path, config: DatasetConfig) -> dict[str
     )
 
 
-def test_rows(work: Path) -> pd.DataFrame:
+def load_test_split(work: Path) -> pd.DataFrame:
     return pd.read_parquet(work / "test")
 
 
