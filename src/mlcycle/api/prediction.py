@@ -17,7 +17,7 @@ from pydantic_core import to_json
 
 from mlcycle.api.holder import ModelHolder
 from mlcycle.api.metrics import ApiMetrics
-from mlcycle.api.requests import RequestError, parse_instances, to_batch
+from mlcycle.api.requests import MAX_REPORTED_ERRORS, RequestError, parse_instances, to_batch
 from mlcycle.model.predict import to_predictions
 
 # Bodies above this are validated and predicted in a worker thread, so one 10,000-row batch
@@ -69,6 +69,22 @@ def predict(holder: ModelHolder, metrics: ApiMetrics, body: bytes) -> tuple[int,
     except RequestError as exc:
         return exc.status, exc.payload_json()
     proba = model.predictor.predict_proba(to_batch(instances, model.schema))
+    if not np.isfinite(proba).all():  # the bounds in the schema prevent this; never send NaN
+        rows = np.flatnonzero(~np.isfinite(proba).all(axis=1))[:MAX_REPORTED_ERRORS].tolist()
+        error = RequestError(
+            422,
+            "the model cannot score these instances: values too extreme",
+            tuple(
+                {
+                    "instance": r,
+                    "field": "instances",
+                    "type": "not_scorable",
+                    "message": "the model's output is not a number for this instance",
+                }
+                for r in rows
+            ),
+        )
+        return error.status, error.payload_json()
     classes = model.predictor.classes
     counts = np.bincount(proba.argmax(axis=1), minlength=len(classes)).tolist()
     metrics.count_predictions(model.version, classes, counts)
