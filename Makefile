@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 EXTRAS := api,ui,cloud,dev
 PYTEST_ARGS ?=
 
-.PHONY: help install run test lint format bench compile lock clean
+.PHONY: help install run serve test lint format bench compile lock clean
 
 help: ## List every target with its purpose
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,6 +23,9 @@ install: $(STAMP) ## Create .venv/ and install mlcycle with its dev tools (pinne
 
 run: install ## Install if needed, then run the training pipeline on the default data
 	$(BIN)/mlcycle run
+
+serve: install ## Serve the champion over REST on http://127.0.0.1:8080 (docs at /docs)
+	$(BIN)/mlcycle serve
 
 test: install lint ## Install if needed, then run the whole test suite (lint included)
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -2,8 +2,9 @@
 
 One function does the work (`predict`); two thin shells reach it: the FastAPI route (which
 documents it) and `PredictEndpoint`, a bare ASGI endpoint the app's front door sends predict
-calls to directly. Skipping FastAPI's middleware stack for this one hot path measured about
-1.5x the requests/s here (bench/serve.py records the figures).
+calls to directly, past FastAPI's per-request middleware and routing: on this hot path that
+machinery costs more than validating and predicting a row (bench/serve.py measures both floors:
+`floor_front_door_vs_fastapi_route_c32`).
 """
 
 from __future__ import annotations
