@@ -353,6 +353,42 @@ def serve(
     )
 
 
+# -- ui -------------------------------------------------------------------------------------
+
+
+@app.command()
+def ui(
+    api_url: Annotated[
+        str | None,
+        typer.Option(
+            help="The prediction API's base URL [env MLCYCLE_API_URL; default "
+            "http://127.0.0.1:8080].",
+            show_default=False,
+        ),
+    ] = None,
+    host: Annotated[
+        str | None,
+        typer.Option(
+            help="Interface to bind [default 127.0.0.1, or 0.0.0.0 when PORT is set].",
+            show_default=False,
+        ),
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port [env PORT; default 8081].", show_default=False)
+    ] = None,
+) -> None:
+    """Serve the prediction web page (Flask on gunicorn); it calls the API over HTTP."""
+    import os
+
+    from mlcycle.ui.server import resolve_bind, run_ui
+    from mlcycle.ui.settings import get_ui_settings
+
+    bind = resolve_bind(os.environ, host, port)
+    shown = api_url or get_ui_settings().api_url
+    err.print(f"mlcycle UI on http://{bind.host}:{bind.port}  (API {shown})")
+    run_ui(bind, api_url)
+
+
 def main() -> None:
     app()
 
