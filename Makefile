@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 EXTRAS := api,ui,cloud,dev
 PYTEST_ARGS ?=
 
-.PHONY: help install run serve test lint format bench compile lock clean
+.PHONY: help install run serve ui test lint format bench compile lock clean screenshot
 
 help: ## List every target with its purpose
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -27,7 +27,11 @@ run: install ## Install if needed, then run the training pipeline on the default
 serve: install ## Serve the champion over REST on http://127.0.0.1:8080 (docs at /docs)
 	$(BIN)/mlcycle serve
 
+ui: install ## Serve the web UI on http://127.0.0.1:8081 (calls the API at MLCYCLE_API_URL)
+	$(BIN)/mlcycle ui
+
 test: install lint ## Install if needed, then run the whole test suite (lint included)
+	bash scripts/ensure-chromium.sh
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install ## ruff lint and format check
@@ -40,6 +44,10 @@ format: install ## Apply ruff's fixes and formatting
 
 bench: install ## Run every benchmark under bench/ (figures in bench/results/*.json)
 	@set -e; for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script; done
+
+screenshot: install ## Refresh docs/images/predict.png (the README's) from the browser test
+	bash scripts/ensure-chromium.sh
+	MLCYCLE_UI_SCREENSHOTS=docs/images $(BIN)/pytest tests/ui/test_browser.py -q -k predicts_what_the_api
 
 compile: install ## Compile the pipeline spec for Vertex AI (mlcycle-pipeline.yaml)
 	$(BIN)/mlcycle compile --output mlcycle-pipeline.yaml

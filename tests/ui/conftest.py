@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -184,7 +185,7 @@ def ui_url(api_url: str) -> Iterator[str]:
         wait_for(f"{url}/healthz", process=process)
         yield url
     finally:
-        process.terminate()
+        process.send_signal(signal.SIGINT)  # gunicorn's quick shutdown (TERM waits on keep-alives)
         process.wait(10)
 
 
