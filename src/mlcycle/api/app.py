@@ -32,8 +32,10 @@ PREDICT_PATH = "/v1/predict"
 
 
 class FrontDoor:
-    """Outermost middleware: times and counts every request; sends POSTs on the predict routes
-    straight to the predict endpoint, past FastAPI's per-request machinery (the hot path)."""
+    """The first middleware (inside Starlette's last-resort error handler): times and counts
+    every request, and sends POSTs on the predict routes straight to the predict endpoint,
+    past FastAPI's per-request machinery (the hot path). The FastAPI predict route documents
+    the same function and answers only if this middleware is not installed."""
 
     def __init__(self, app: Any, metrics: ApiMetrics, predict: PredictEndpoint, paths: set[str]):
         self.app, self.metrics, self.predict, self.paths = app, metrics, predict, paths
@@ -52,18 +54,17 @@ class FrontDoor:
             await send(message)
 
         path, method = scope["path"], scope["method"]
+        fast = method == "POST" and path in self.paths
         try:
-            if method == "POST" and path in self.paths:
+            if fast:
                 await self.predict(scope, receive, send_status)
-                route = path
             else:
                 await self.app(scope, receive, send_status)
-                matched = scope.get("route")
-                route = getattr(matched, "path", "unmatched")  # bounded label set
         finally:
-            self.metrics.observe(
-                locals().get("route", path), method, status, time.perf_counter() - started
-            )
+            # FastAPI records the matched route in the scope; unmatched paths share one label
+            # so that scanners cannot grow the metrics without bound.
+            route = path if fast else getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.observe(route, method, status, time.perf_counter() - started)
 
 
 async def _poll(holder: ModelHolder, seconds: float) -> None:

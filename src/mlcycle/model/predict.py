@@ -43,12 +43,12 @@ class OnnxPredictor:
 
         self._session = session(onnx_bytes)
         self._dtype = np.dtype(record["input_dtype"])
+        self._input = record["input"]
         self.classes = list(record["classes"])
 
     def predict_proba(self, batch: FeatureBatch) -> np.ndarray:
         values = batch.numeric.astype(self._dtype, copy=False)
-        feeds = {name: values[:, i : i + 1] for i, name in enumerate(batch.numeric_names)}
-        return self._session.run(["probabilities"], feeds)[0]
+        return self._session.run(["probabilities"], {self._input: values})[0]
 
 
 class SklearnPredictor:
