@@ -361,20 +361,20 @@ def ui(
     api_url: Annotated[
         str | None,
         typer.Option(
-            help="The prediction API's base URL [env MLCYCLE_API_URL; default "
-            "http://127.0.0.1:8080].",
+            help="The prediction API's base URL (env MLCYCLE_API_URL; default "
+            "http://127.0.0.1:8080).",
             show_default=False,
         ),
     ] = None,
     host: Annotated[
         str | None,
         typer.Option(
-            help="Interface to bind [default 127.0.0.1, or 0.0.0.0 when PORT is set].",
+            help="Interface to bind (default 127.0.0.1, or 0.0.0.0 when PORT is set).",
             show_default=False,
         ),
     ] = None,
     port: Annotated[
-        int | None, typer.Option(help="Port [env PORT; default 8081].", show_default=False)
+        int | None, typer.Option(help="Port (env PORT; default 8081).", show_default=False)
     ] = None,
 ) -> None:
     """Serve the prediction web page (Flask on gunicorn); it calls the API over HTTP."""
