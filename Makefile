@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 # Only the folders that exist (bench/ may not, on a fresh branch): ruff fails on a missing path.
 LINT_PATHS := $(wildcard src tests bench)
 
-.PHONY: help install run test lint format bench compile docker-lint images lock clean
+.PHONY: help install run serve ui test lint format bench compile docker-lint images lock clean screenshot
 
 help: ## List every target with its purpose
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -26,7 +26,14 @@ install: $(STAMP) ## Create .venv/ and install mlcycle with its dev tools (pinne
 run: install ## Install if needed, then run the training pipeline on the default data
 	$(BIN)/mlcycle run
 
+serve: install ## Serve the champion over REST on http://127.0.0.1:8080 (docs at /docs)
+	$(BIN)/mlcycle serve
+
+ui: install ## Serve the web UI on http://127.0.0.1:8081 (calls the API at MLCYCLE_API_URL)
+	$(BIN)/mlcycle ui
+
 test: install lint ## Install if needed, then run the whole test suite (lint included)
+	bash scripts/ensure-chromium.sh
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install ## ruff lint and format check
@@ -39,6 +46,10 @@ format: install ## Apply ruff's fixes and formatting
 
 bench: install ## Run every benchmark under bench/ (figures in bench/results/*.json)
 	@set -e; for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script; done
+
+screenshot: install ## Refresh docs/images/predict.png (the README's) from the browser test
+	bash scripts/ensure-chromium.sh
+	MLCYCLE_UI_SCREENSHOTS=docs/images $(BIN)/pytest tests/ui/test_browser.py -q -k predicts_what_the_api
 
 compile: install ## Compile the pipeline spec for Vertex AI (mlcycle-pipeline.yaml)
 	$(BIN)/mlcycle compile --output mlcycle-pipeline.yaml

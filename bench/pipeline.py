@@ -29,92 +29,14 @@ REPO = HERE.parent
 CONFIG = REPO / "configs" / "breast_cancer.yaml"
 
 
-def run_steps(root: str, config_json: str, work: Path) -> dict[str, float]:
-    """Every pipeline step, in order, in this process: the floor a pipeline run can't beat."""
-    from mlcycle.config import DatasetConfig
-    from mlcycle.model.registry import Registry
-    from mlcycle.pipeline import steps
-
-    config = DatasetConfig.from_json(config_json)
-    p = {
-        n: str(work / n)
-        for n in (
-            "snap",
-            "ir",
-            "vr",
-            "clean",
-            "ch",
-            "train",
-            "test",
-            "model",
-            "cand",
-            "eval",
-            "roc",
-            "cm",
-            "reg",
-        )
-    }
-    times: dict[str, float] = {}
-
-    def timed(name: str, fn, *args):
-        t = time.perf_counter()
-        out = fn(*args)
-        times[name] = round(time.perf_counter() - t, 3)
-        return out
-
-    champion = Registry(root).champion_version() or ""
-    data_hash = timed("ingest", steps.ingest, root, p["snap"], p["ir"])
-    types = timed(
-        "validate", steps.validate, config_json, root, champion, p["snap"], p["ir"], p["vr"]
-    )
-    timed("clean", steps.clean, config_json, types, p["snap"], p["clean"], p["ch"])
-    timed("split", steps.split, config_json, p["clean"], p["train"], p["test"])
-    timed("train", steps.train, config_json, types, p["train"], p["model"], p["cand"])
-    timed(
-        "evaluate",
-        steps.evaluate,
-        config_json,
-        types,
-        root,
-        champion,
-        p["model"],
-        p["test"],
-        p["eval"],
-        p["roc"],
-        p["cm"],
-    )
-    if config.seed_data:  # the default application registers, as the pipeline does
-        lineage = {"data_hash": data_hash, "snapshot_uri": p["snap"], "pipeline_run": "bench"}
-        timed(
-            "register",
-            steps.register,
-            config_json,
-            types,
-            root,
-            champion,
-            lineage,
-            p["model"],
-            p["clean"],
-            p["eval"],
-            p["cand"],
-            p["vr"],
-            p["ch"],
-            {"roc_curve.png": p["roc"], "confusion_matrix.png": p["cm"]},
-            p["reg"],
-        )
-    return times
-
-
 def child_floor(root: str) -> None:
     started = time.perf_counter()
     from mlcycle.config import load_config
-    from mlcycle.data.incoming import incoming_uri
-    from mlcycle.data.seed import seed_incoming
+    from mlcycle.pipeline.inprocess import run_in_process
 
-    config = load_config(CONFIG)
-    seed_incoming(incoming_uri(root), config.seed_data)
+    stages: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as work:
-        stages = run_steps(root, config.to_json(), Path(work))
+        run_in_process(root, load_config(CONFIG), Path(work), stages)
     print(json.dumps({"seconds": round(time.perf_counter() - started, 3), "stages": stages}))
 
 
@@ -150,9 +72,12 @@ def child_scale(rows: int, root: str) -> None:
         for c in config.candidates
     ]
     config = config.model_copy(update={"candidates": candidates})
+    from mlcycle.pipeline.inprocess import run_in_process
+
+    stages: dict[str, float] = {}
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as work:
-        stages = run_steps(root, config.to_json(), Path(work))
+        run_in_process(root, config, Path(work), stages)
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(
         json.dumps(

@@ -466,6 +466,88 @@ def watch(
         console.print("stopped")
 
 
+# -- serve ----------------------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    root: RootOption = None,
+    host: Annotated[
+        str | None,
+        typer.Option(
+            help="Interface to bind [env MLCYCLE_HOST; default 127.0.0.1, or 0.0.0.0 when "
+            "PORT or AIP_HTTP_PORT is set].",
+            show_default=False,
+        ),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(help="Port [env AIP_HTTP_PORT, then PORT; default 8080].", show_default=False),
+    ] = None,
+) -> None:
+    """Serve the registry's champion over REST (FastAPI on uvicorn); swaps in new champions.
+
+    Honours Cloud Run's PORT and Vertex AI's AIP_HTTP_PORT, AIP_HEALTH_ROUTE,
+    AIP_PREDICT_ROUTE and AIP_STORAGE_URI (taken as the registry root).
+    """
+    import logging
+    import os
+
+    import uvicorn
+
+    from mlcycle.api import create_app
+    from mlcycle.api.serving import resolve_serving
+    from mlcycle.api.settings import get_api_settings
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+    settings = get_api_settings()
+    serving = resolve_serving(os.environ, settings.root, root, host, port)
+    err.print(f"mlcycle API on http://{serving.host}:{serving.port}  (registry {serving.root})")
+    uvicorn.run(
+        create_app(settings, serving),
+        host=serving.host,
+        port=serving.port,
+        access_log=False,  # per-request log lines cost more than the prediction; see /metrics
+        log_level="info",
+    )
+
+
+# -- ui -------------------------------------------------------------------------------------
+
+
+@app.command()
+def ui(
+    api_url: Annotated[
+        str | None,
+        typer.Option(
+            help="The prediction API's base URL (env MLCYCLE_API_URL; default "
+            "http://127.0.0.1:8080).",
+            show_default=False,
+        ),
+    ] = None,
+    host: Annotated[
+        str | None,
+        typer.Option(
+            help="Interface to bind (default 127.0.0.1, or 0.0.0.0 when PORT is set).",
+            show_default=False,
+        ),
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port (env PORT; default 8081).", show_default=False)
+    ] = None,
+) -> None:
+    """Serve the prediction web page (Flask on gunicorn); it calls the API over HTTP."""
+    import os
+
+    from mlcycle.ui.server import resolve_bind, run_ui
+    from mlcycle.ui.settings import get_ui_settings
+
+    bind = resolve_bind(os.environ, host, port)
+    shown = api_url or get_ui_settings().api_url
+    err.print(f"mlcycle UI on http://{bind.host}:{bind.port}  (API {shown})")
+    run_ui(bind, api_url)
+
+
 def main() -> None:
     app()
 

@@ -152,6 +152,7 @@ def register(
     snapshot: Input[Dataset],
     model: Input[Model],
     cleaned: Input[Dataset],
+    test_set: Input[Dataset],
     evaluation: Input[Artifact],
     candidates: Input[Artifact],
     validation_report: Input[Artifact],
@@ -160,7 +161,7 @@ def register(
     confusion_matrix: Input[Artifact],
     registration: Output[Artifact],
 ) -> str:
-    """Gate the challenger, register it as a version either way, switch the champion last."""
+    """Gate the challenger, register it (with its ONNX export) either way, switch the champion."""
     from mlcycle.lineage import library_versions
     from mlcycle.pipeline import steps
 
@@ -186,5 +187,6 @@ def register(
         changes.path,
         {"roc_curve.png": roc_curve.path, "confusion_matrix.png": confusion_matrix.path},
         registration.path,
+        test_set.path,
     )
     return result["version"]

@@ -71,6 +71,7 @@ def build_pipeline(resources: Resources | None = None):
             snapshot=ingest.outputs["snapshot"],
             model=train.outputs["model"],
             cleaned=clean.outputs["cleaned"],
+            test_set=split.outputs["test_set"],
             evaluation=evaluate.outputs["evaluation"],
             candidates=train.outputs["candidates"],
             validation_report=validate.outputs["report"],

@@ -182,10 +182,13 @@ def register(
     changes_path: str,
     artifacts: dict[str, str],
     registration_path: str,
+    test_path: str = "",
 ) -> dict[str, Any]:
     """Gate the challenger, register it as a version either way, then switch the champion.
 
     `artifacts` maps file names to local paths stored with the version (plots, reports).
+    With `test_path`, the model is also exported to ONNX and checked on the test split; the
+    export record (or why it failed) goes into the version's metadata.
     A model already in the registry (a cached rerun) is not registered twice.
     """
     from mlcycle.model.gate import decide
@@ -227,6 +230,16 @@ def register(
             "model.joblib": model_bytes,
             **{name: Path(path).read_bytes() for name, path in artifacts.items()},
         }
+        onnx_record = None
+        if test_path:
+            import joblib
+
+            from mlcycle.model.export import ONNX_FILE, export_onnx
+
+            exported = export_onnx(joblib.load(model_path), pd.read_parquet(test_path), types)
+            onnx_record = exported.record
+            if exported.onnx is not None:
+                files[ONNX_FILE] = exported.onnx
         meta = registry.register(
             files,
             {
@@ -242,6 +255,7 @@ def register(
                     "cleaning": _read_json(changes_path),
                 },
                 "model": {"candidate": candidates["chosen"]},
+                "onnx": onnx_record,
                 "lineage": {**lineage, "parameters": config.model_dump(mode="json")},
             },
         )

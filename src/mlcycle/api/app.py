@@ -1,0 +1,192 @@
+"""The app factory. The model is loaded in the lifespan, never at import."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from anyio import to_thread
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+import mlcycle
+from mlcycle.api import routes
+from mlcycle.api.holder import ModelHolder
+from mlcycle.api.metrics import ApiMetrics
+from mlcycle.api.prediction import PredictEndpoint
+from mlcycle.api.requests import RequestError, request_adapter
+from mlcycle.api.serving import Serving, resolve_serving
+from mlcycle.api.settings import ApiSettings, get_api_settings
+from mlcycle.model.registry import Registry
+
+log = logging.getLogger("mlcycle.api")
+PREDICT_PATH = "/v1/predict"
+
+
+class FrontDoor:
+    """The first middleware (inside Starlette's last-resort error handler): times and counts
+    every request, and sends POSTs on the predict routes straight to the predict endpoint,
+    past FastAPI's per-request machinery (the hot path). The FastAPI predict route documents
+    the same function and answers only if this middleware is not installed."""
+
+    def __init__(self, app: Any, metrics: ApiMetrics, predict: PredictEndpoint, paths: set[str]):
+        self.app, self.metrics, self.predict, self.paths = app, metrics, predict, paths
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_status(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        path, method = scope["path"], scope["method"]
+        fast = method == "POST" and path in self.paths
+        try:
+            if fast:
+                await self.predict(scope, receive, send_status)
+            else:
+                await self.app(scope, receive, send_status)
+        finally:
+            # FastAPI records the matched route in the scope; unmatched paths share one label
+            # so that scanners cannot grow the metrics without bound.
+            route = path if fast else getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.observe(route, method, status, time.perf_counter() - started)
+
+
+async def _poll(holder: ModelHolder, seconds: float) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await to_thread.run_sync(holder.refresh)
+        except Exception:  # storage hiccups must not stop the poller
+            log.exception("checking the champion pointer failed; retrying in %ss", seconds)
+
+
+def _openapi(app: FastAPI, holder: ModelHolder) -> Any:
+    """The OpenAPI document, with the request schema of the model being served."""
+    cache: dict[str, Any] = {}
+
+    def build() -> dict[str, Any]:
+        model = holder.current
+        key = model.version if model else ""
+        if cache.get("key") == key:
+            return cache["schema"]
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        adapter = (
+            model.adapter if model else request_adapter({"features": []}, holder.max_instances)
+        )
+        body = adapter.json_schema(ref_template="#/components/schemas/{model}")
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(body.pop("$defs", {}))
+        components["PredictRequest"] = body
+        if model:
+            examples = {
+                f"{cls}": {"value": {"instances": rows[:1]}}
+                for cls, rows in model.schema.get("examples", {}).items()
+                if rows
+            }
+            for item in schema["paths"].values():
+                content = item.get("post", {}).get("requestBody", {}).get("content", {})
+                if "#/components/schemas/PredictRequest" in str(content):
+                    content["application/json"]["examples"] = examples
+        cache.update(key=key, schema=schema)
+        return schema
+
+    return build
+
+
+def _error_response(exc: RequestError) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return JSONResponse(exc.payload(), status_code=exc.status, headers=headers)
+
+
+def create_app(
+    settings: ApiSettings | None = None,
+    serving: Serving | None = None,
+    poll: bool = True,
+) -> FastAPI:
+    """The API for the registry at `serving.root` (default: from settings and environment)."""
+    settings = settings or get_api_settings()
+    serving = serving or resolve_serving(os.environ, settings.root)
+    metrics = ApiMetrics()
+    holder = ModelHolder(Registry(serving.root), settings.max_instances, metrics.on_refresh)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        try:
+            result = await to_thread.run_sync(holder.refresh)
+            if result.outcome == "no_champion":
+                log.warning("no model yet: %s; run the training pipeline", result.detail)
+        except Exception:
+            log.exception("loading the champion failed; will retry")
+        task = asyncio.create_task(_poll(holder, settings.poll_seconds)) if poll else None
+        yield
+        if task:
+            task.cancel()
+
+    app = FastAPI(
+        title="mlcycle prediction API",
+        version=mlcycle.__version__,
+        description="Predictions from the registry's champion model, its schema, metrics and "
+        "lineage. The champion is swapped in without downtime when the pipeline promotes a new "
+        "one.",
+        lifespan=lifespan,
+    )
+    app.state.settings, app.state.holder, app.state.metrics = settings, holder, metrics
+    router = routes.router
+    extra = routes.APIRouter()
+    routes.add_predict_route(extra, PREDICT_PATH, "predict")
+    predict_paths = {PREDICT_PATH}
+    if serving.predict_route and serving.predict_route != PREDICT_PATH:
+        routes.add_predict_route(extra, serving.predict_route, "vertex_predict")
+        predict_paths.add(serving.predict_route)
+    if serving.health_route and serving.health_route not in ("/readyz", "/healthz"):
+        routes.add_health_route(extra, serving.health_route)
+    app.include_router(router)
+    app.include_router(extra)
+
+    @app.exception_handler(RequestError)
+    async def request_error(_: Request, exc: RequestError) -> JSONResponse:
+        return _error_response(exc)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse(
+            {"detail": str(exc.detail), "errors": []},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {
+                "instance": None,
+                "field": ".".join(map(str, e["loc"][1:])) or "body",
+                "type": e["type"],
+                "message": e["msg"],
+            }
+            for e in exc.errors()
+        ]
+        return JSONResponse({"detail": "invalid request", "errors": errors}, status_code=422)
+
+    app.openapi = _openapi(app, holder)  # type: ignore[method-assign]
+    endpoint = PredictEndpoint(holder, metrics, lambda: settings.max_body_bytes)
+    app.add_middleware(FrontDoor, metrics=metrics, predict=endpoint, paths=predict_paths)
+    return app

@@ -1,0 +1,137 @@
+"""The model holder: loads the champion, verifies it, and swaps in a new one atomically.
+
+A request reads `holder.current` once and uses that object to the end, so a swap never
+changes the model under a request in flight. A new champion is loaded beside the old one and
+published by one reference assignment. A champion that fails to load or fails its sha256
+check is refused: the old model keeps serving, and the refusal is logged and counted.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from mlcycle.api.requests import request_adapter
+from mlcycle.model.predict import Predictor, load_predictor
+from mlcycle.model.registry import Registry, RegistryError
+
+log = logging.getLogger("mlcycle.api")
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """Everything one request needs, fixed for the life of this model."""
+
+    version: str
+    pointer_sha256: str
+    metadata: dict[str, Any]
+    predictor: Predictor
+    adapter: TypeAdapter  # this model's request checks
+    loaded_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+    @property
+    def schema(self) -> dict[str, Any]:
+        return self.metadata["schema"]
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """What a check of the champion pointer did."""
+
+    outcome: str  # loaded | unchanged | refused | no_champion
+    version: str | None
+    detail: str = ""
+
+
+def load_served_model(
+    registry: Registry, pointer: dict[str, Any], max_instances: int
+) -> ServedModel:
+    """Load and verify the version a champion pointer names; RegistryError if anything is off."""
+    version = pointer["version"]
+    metadata = registry.get(version)
+    if metadata["model"]["sha256"] != pointer.get("sha256"):
+        raise RegistryError(
+            f"champion pointer's sha256 does not match version {version}'s registered model"
+        )
+    predictor = load_predictor(registry, version, metadata)
+    if list(predictor.classes) != list(metadata["schema"]["classes"]):
+        raise RegistryError(
+            f"version {version}: model classes {predictor.classes} differ from its schema's"
+        )
+    return ServedModel(
+        version=version,
+        pointer_sha256=pointer["sha256"],
+        metadata=metadata,
+        predictor=predictor,
+        adapter=request_adapter(metadata["schema"], max_instances),
+    )
+
+
+class ModelHolder:
+    def __init__(
+        self,
+        registry: Registry,
+        max_instances: int,
+        on_refresh: Callable[[Refresh, ServedModel | None], None] | None = None,
+    ) -> None:
+        self.registry = registry
+        self.max_instances = max_instances
+        self.current: ServedModel | None = None
+        self.last_refusal: dict[str, str] | None = None
+        self._refused: tuple[str, str] | None = None
+        self._on_refresh = on_refresh
+        self._lock = threading.Lock()  # one load at a time (poller and reload endpoint)
+
+    def refresh(self, force: bool = False) -> Refresh:
+        """Check the champion pointer; load and swap in a new champion if it changed.
+
+        A pointer already refused is not retried until it changes, unless `force`.
+        """
+        with self._lock:
+            result = self._refresh(force)
+        if self._on_refresh:
+            self._on_refresh(result, self.current)
+        return result
+
+    def _refresh(self, force: bool) -> Refresh:
+        pointer = self.registry.champion_pointer()
+        if pointer is None:
+            return Refresh("no_champion", None, f"no champion in {self.registry.models}")
+        key = (pointer["version"], pointer.get("sha256", ""))
+        current = self.current
+        if current and (current.version, current.pointer_sha256) == key:
+            return Refresh("unchanged", current.version)
+        if key == self._refused and not force:
+            return Refresh("refused", key[0], (self.last_refusal or {}).get("reason", ""))
+        try:
+            model = load_served_model(self.registry, pointer, self.max_instances)
+        except Exception as exc:  # whatever went wrong, the old model keeps serving
+            reason = f"{type(exc).__name__}: {exc}"
+            self._refused = key
+            self.last_refusal = {
+                "version": key[0],
+                "reason": reason,
+                "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+            log.error(
+                "refused champion %s, still serving %s: %s",
+                key[0],
+                current.version if current else "nothing",
+                reason,
+            )
+            return Refresh("refused", key[0], reason)
+        self.current = model  # the swap: one reference assignment
+        self._refused = None
+        log.info(
+            "serving model %s (%s), was %s",
+            model.version,
+            model.predictor.backend,
+            current.version if current else "nothing",
+        )
+        return Refresh("loaded", model.version)

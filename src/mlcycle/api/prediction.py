@@ -1,0 +1,139 @@
+"""POST /v1/predict (and Vertex AI's predict route): bytes in, status and bytes out.
+
+One function does the work (`predict`); two thin shells reach it: the FastAPI route (which
+documents it) and `PredictEndpoint`, a bare ASGI endpoint the app's front door sends predict
+calls to directly, past FastAPI's per-request middleware and routing: on this hot path that
+machinery costs more than validating and predicting a row (bench/serve.py measures both floors:
+`floor_front_door_vs_fastapi_route_c32`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import numpy as np
+from anyio import to_thread
+from pydantic_core import to_json
+
+from mlcycle.api.holder import ModelHolder
+from mlcycle.api.metrics import ApiMetrics
+from mlcycle.api.requests import MAX_REPORTED_ERRORS, RequestError, parse_instances, to_batch
+from mlcycle.model.predict import to_predictions
+
+# Bodies above this are validated and predicted in a worker thread, so one 10,000-row batch
+# does not hold up the single-row requests queued behind it on the event loop.
+THREAD_ABOVE_BYTES = 256 * 1024
+JSON = [(b"content-type", b"application/json")]
+
+
+def no_model_message(holder: ModelHolder) -> str:
+    return (
+        f"no model is loaded: there is no usable champion in {holder.registry.models}. "
+        "Run the training pipeline (`mlcycle run`, or `make run`); the API picks up the new "
+        "champion by itself."
+    )
+
+
+async def read_body(chunks: AsyncIterator[bytes], limit: int, declared: int | None) -> bytes:
+    """The whole body, or RequestError(413) as soon as it is known to exceed `limit`."""
+    too_big = RequestError(
+        413,
+        f"the body is larger than {limit} bytes",
+        (
+            {
+                "instance": None,
+                "field": "body",
+                "type": "too_large",
+                "message": f"at most {limit} bytes per request",
+            },
+        ),
+    )
+    if declared is not None and declared > limit:
+        raise too_big
+    parts, size = [], 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            raise too_big
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def predict(holder: ModelHolder, metrics: ApiMetrics, body: bytes) -> tuple[int, bytes]:
+    """Validate, predict, and answer; never raises for anything a client can send."""
+    model = holder.current  # read once: a swap mid-request does not touch this request
+    if model is None:
+        return 503, to_json({"detail": no_model_message(holder), "errors": []})
+    try:
+        instances = parse_instances(model.adapter, body, holder.max_instances)
+    except RequestError as exc:
+        return exc.status, exc.payload_json()
+    proba = model.predictor.predict_proba(to_batch(instances, model.schema))
+    if not np.isfinite(proba).all():  # the bounds in the schema prevent this; never send NaN
+        rows = np.flatnonzero(~np.isfinite(proba).all(axis=1))[:MAX_REPORTED_ERRORS].tolist()
+        error = RequestError(
+            422,
+            "the model cannot score these instances: values too extreme",
+            tuple(
+                {
+                    "instance": r,
+                    "field": "instances",
+                    "type": "not_scorable",
+                    "message": "the model's output is not a number for this instance",
+                }
+                for r in rows
+            ),
+        )
+        return error.status, error.payload_json()
+    classes = model.predictor.classes
+    counts = np.bincount(proba.argmax(axis=1), minlength=len(classes)).tolist()
+    metrics.count_predictions(model.version, classes, counts)
+    return 200, to_json(
+        {"predictions": to_predictions(proba, classes), "model_version": model.version}
+    )
+
+
+async def predict_async(holder: ModelHolder, metrics: ApiMetrics, body: bytes) -> tuple[int, bytes]:
+    if len(body) > THREAD_ABOVE_BYTES:
+        return await to_thread.run_sync(predict, holder, metrics, body)
+    return predict(holder, metrics, body)
+
+
+def _content_length(headers: list[tuple[bytes, bytes]]) -> int | None:
+    for key, value in headers:
+        if key == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+class PredictEndpoint:
+    """A bare ASGI endpoint for the predict routes (see the module docstring for why)."""
+
+    def __init__(
+        self, holder: ModelHolder, metrics: ApiMetrics, max_body_bytes: Callable[[], int]
+    ) -> None:
+        self.holder, self.metrics, self.max_body_bytes = holder, metrics, max_body_bytes
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        async def chunks() -> AsyncIterator[bytes]:
+            more = True
+            while more:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                yield message.get("body", b"")
+                more = message.get("more_body", False)
+
+        try:
+            body = await read_body(
+                chunks(), self.max_body_bytes(), _content_length(scope["headers"])
+            )
+            status, payload = await predict_async(self.holder, self.metrics, body)
+        except RequestError as exc:
+            status, payload = exc.status, exc.payload_json()
+        await send({"type": "http.response.start", "status": status, "headers": JSON})
+        await send({"type": "http.response.body", "body": payload})

@@ -1,0 +1,241 @@
+"""The API's routes: thin shells over the holder, the registry and the predict function."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated, Any
+
+from anyio import to_thread
+from fastapi import APIRouter, Depends, Header, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from mlcycle.api.holder import ModelHolder, ServedModel
+from mlcycle.api.metrics import ApiMetrics
+from mlcycle.api.models import (
+    ErrorResponse,
+    FeatureSchema,
+    ModelInfo,
+    PredictResponse,
+    ReloadResult,
+    Status,
+)
+from mlcycle.api.prediction import no_model_message, predict_async, read_body
+from mlcycle.api.requests import RequestError
+from mlcycle.api.settings import ApiSettings
+
+IMAGE_TYPES = {".png": "image/png", ".svg": "image/svg+xml"}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 413, 422, 503)
+}
+PREDICT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/PredictRequest"}}
+        },
+    }
+}
+
+
+def api_error(status: int, message: str, field: str = "", kind: str = "") -> RequestError:
+    errors = ({"instance": None, "field": field, "type": kind, "message": message},)
+    return RequestError(status, message, errors if field else ())
+
+
+def get_holder(request: Request) -> ModelHolder:
+    return request.app.state.holder
+
+
+def get_settings(request: Request) -> ApiSettings:
+    return request.app.state.settings
+
+
+def served_model(holder: Annotated[ModelHolder, Depends(get_holder)]) -> ServedModel:
+    model = holder.current
+    if model is None:
+        raise api_error(503, no_model_message(holder))
+    return model
+
+
+Holder = Annotated[ModelHolder, Depends(get_holder)]
+Model = Annotated[ServedModel, Depends(served_model)]
+
+router = APIRouter()
+
+
+@router.get("/healthz", response_model=Status, tags=["health"])
+def healthz() -> dict[str, Any]:
+    """The process is up (it may not have a model yet: see /readyz)."""
+    return {"status": "ok"}
+
+
+def readiness(holder: ModelHolder, response: Response) -> dict[str, Any]:
+    model = holder.current
+    if model is None:
+        response.status_code = 503
+        return {"status": "not ready", "detail": no_model_message(holder)}
+    return {"status": "ready", "model_version": model.version}
+
+
+@router.get("/readyz", response_model=Status, responses={503: {"model": Status}}, tags=["health"])
+def readyz(holder: Holder, response: Response) -> dict[str, Any]:
+    """200 while a model is loaded and predictions can be served, else 503."""
+    return readiness(holder, response)
+
+
+@router.get("/metrics", tags=["health"], response_class=Response)
+def metrics(request: Request) -> Response:
+    """Prometheus metrics: requests and latency by route and status, predictions by class,
+    the model being served, and model loads and refusals."""
+    registry: ApiMetrics = request.app.state.metrics
+    return Response(registry.render(), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/v1/model", response_model=ModelInfo, responses=ERRORS, tags=["model"])
+def model_info(model: Model, holder: Holder) -> dict[str, Any]:
+    """The champion being served: version, creation time, test metrics, the gate's decision
+    and reasons, lineage (data hash, pipeline run, commit, library versions)."""
+    meta = model.metadata
+    return {
+        "version": model.version,
+        "created_at": meta["created_at"],
+        "dataset": meta.get("dataset"),
+        "candidate": meta["model"].get("candidate"),
+        "metrics": meta["metrics"],
+        "gate": meta["gate"],
+        "lineage": meta["lineage"],
+        "evaluation": meta.get("evaluation", {}),
+        "training": meta.get("training", {}),
+        "artifacts": [a for a in meta.get("artifacts", []) if a.endswith(tuple(IMAGE_TYPES))],
+        "serving": {
+            "backend": model.predictor.backend,
+            "loaded_at": model.loaded_at,
+            "onnx": meta.get("onnx"),
+            "last_refusal": holder.last_refusal,
+        },
+    }
+
+
+@router.get("/v1/schema", response_model=FeatureSchema, responses=ERRORS, tags=["model"])
+def feature_schema(model: Model) -> dict[str, Any]:
+    """The features a prediction needs: names, types, ranges and medians seen in training,
+    and real example instances per class (the UI builds its form from this)."""
+    return {"model_version": model.version, **model.schema}
+
+
+@router.get(
+    "/v1/model/artifacts/{name}",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}, **ERRORS},
+    tags=["model"],
+)
+def artifact(name: str, model: Model, holder: Holder) -> Response:
+    """An evaluation image of the champion: `roc_curve.png` or `confusion_matrix.png`."""
+    images = [a for a in model.metadata.get("artifacts", []) if a.endswith(tuple(IMAGE_TYPES))]
+    if name not in images:  # only names the registry lists: never a path from the request
+        raise api_error(404, f"no artifact {name!r}; available: {images}", "name", "not_found")
+    data = holder.registry.read_artifact(model.version, name)
+    return Response(data, media_type=IMAGE_TYPES["." + name.rsplit(".", 1)[-1]])
+
+
+def require_admin(
+    settings: Annotated[ApiSettings, Depends(get_settings)],
+    authorization: Annotated[str | None, Header()] = None,
+) -> None:
+    token = settings.admin_token.get_secret_value() if settings.admin_token else ""
+    if not token:
+        raise api_error(
+            403,
+            "reload is disabled: no MLCYCLE_ADMIN_TOKEN is configured",
+            "Authorization",
+            "disabled",
+        )
+    scheme, _, given = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not given:
+        raise RequestError(
+            401,
+            "send Authorization: Bearer <MLCYCLE_ADMIN_TOKEN>",
+            (
+                {
+                    "instance": None,
+                    "field": "Authorization",
+                    "type": "missing",
+                    "message": "a bearer token is required",
+                },
+            ),
+        )
+    if not secrets.compare_digest(given.encode(), token.encode()):
+        raise api_error(403, "wrong admin token", "Authorization", "forbidden")
+
+
+@router.post(
+    "/v1/model/reload",
+    response_model=ReloadResult,
+    responses={409: {"model": ReloadResult}, **ERRORS},
+    dependencies=[Depends(require_admin)],
+    tags=["model"],
+)
+async def reload(holder: Holder, response: Response) -> dict[str, Any]:
+    """Check the champion pointer now (it is also polled); load and swap in a new champion.
+    A champion that fails to load or fails its sha256 check is refused (409) and the current
+    model keeps serving. Needs `Authorization: Bearer <MLCYCLE_ADMIN_TOKEN>`."""
+    result = await to_thread.run_sync(holder.refresh, True)
+    if result.outcome == "refused":
+        response.status_code = 409
+    current = holder.current
+    return {
+        "outcome": result.outcome,
+        "model_version": current.version if current else None,
+        "detail": result.detail,
+    }
+
+
+async def predict(request: Request) -> Response:
+    """Predict a class and its probabilities for each instance.
+
+    Body: `{"instances": [{feature: value, ...}, ...]}`, every feature of /v1/schema in each
+    instance (null = unknown, imputed as in training). Answers
+    `{"predictions": [{"label", "probabilities"}, ...], "model_version"}`. Bad input gets a 4xx
+    naming the instance and field; no model yet gets 503.
+    """
+    state = request.app.state
+    try:
+        declared = request.headers.get("content-length")
+        body = await read_body(
+            request.stream(),
+            state.settings.max_body_bytes,
+            int(declared) if declared and declared.isdigit() else None,
+        )
+    except RequestError as exc:
+        return Response(exc.payload_json(), status_code=exc.status, media_type="application/json")
+    status, payload = await predict_async(state.holder, state.metrics, body)
+    return Response(payload, status_code=status, media_type="application/json")
+
+
+def add_predict_route(router: APIRouter, path: str, name: str) -> None:
+    router.add_api_route(
+        path,
+        predict,
+        methods=["POST"],
+        name=name,
+        response_model=PredictResponse,
+        responses=ERRORS,
+        openapi_extra=PREDICT_BODY,
+        tags=["predict"],
+    )
+
+
+def add_health_route(router: APIRouter, path: str) -> None:
+    def health(holder: Holder, response: Response) -> dict[str, Any]:
+        """Vertex AI's health route (AIP_HEALTH_ROUTE): the same answer as /readyz."""
+        return readiness(holder, response)
+
+    router.add_api_route(
+        path,
+        health,
+        methods=["GET"],
+        response_model=Status,
+        name="vertex_health",
+        responses={503: {"model": Status}},
+        tags=["health"],
+    )

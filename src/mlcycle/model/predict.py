@@ -1,0 +1,95 @@
+"""Predict with a registered version: onnxruntime when its export passed, else scikit-learn.
+
+Both predictors take the same input, a `FeatureBatch` (one array per kind of feature, in the
+schema's order), and return class probabilities in the version's class order. The label is the
+most probable class, as in evaluation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from mlcycle.model.registry import Registry, RegistryError, sha256
+
+
+@dataclass(frozen=True)
+class FeatureBatch:
+    """n rows: numeric features as float64 (NaN = missing), categorical ones as objects."""
+
+    numeric_names: list[str]
+    numeric: np.ndarray  # (n, len(numeric_names)) float64
+    categorical_names: list[str]
+    categorical: np.ndarray  # (n, len(categorical_names)) object
+
+    def __len__(self) -> int:
+        return len(self.numeric) if self.numeric_names else len(self.categorical)
+
+
+class Predictor(Protocol):
+    backend: str
+    classes: list[str]
+
+    def predict_proba(self, batch: FeatureBatch) -> np.ndarray: ...
+
+
+class OnnxPredictor:
+    backend = "onnxruntime"
+
+    def __init__(self, onnx_bytes: bytes, record: dict[str, Any]) -> None:
+        from mlcycle.model.export import session
+
+        self._session = session(onnx_bytes)
+        self._dtype = np.dtype(record["input_dtype"])
+        self._input = record["input"]
+        self.classes = list(record["classes"])
+
+    def predict_proba(self, batch: FeatureBatch) -> np.ndarray:
+        values = batch.numeric.astype(self._dtype, copy=False)
+        return self._session.run(["probabilities"], {self._input: values})[0]
+
+
+class SklearnPredictor:
+    backend = "scikit-learn"
+
+    def __init__(self, model: Any, types: dict[str, str]) -> None:
+        self._model = model
+        self._types = types
+        self.classes = [str(c) for c in model.classes_]
+
+    def predict_proba(self, batch: FeatureBatch) -> np.ndarray:
+        import pandas as pd
+
+        from mlcycle.model.candidates import prepare_features
+
+        frame = pd.concat(
+            [
+                pd.DataFrame(batch.numeric, columns=batch.numeric_names),
+                pd.DataFrame(batch.categorical, columns=batch.categorical_names),
+            ],
+            axis=1,
+        )
+        return self._model.predict_proba(prepare_features(frame, self._types))
+
+
+def load_predictor(registry: Registry, version: str, metadata: dict[str, Any]) -> Predictor:
+    """The fastest verified predictor for a version; RegistryError if a file fails its sha256."""
+    record = metadata.get("onnx") or {}
+    if record.get("status") == "exported":
+        data = registry.read_artifact(version, record["file"])
+        if sha256(data) != record["sha256"]:
+            raise RegistryError(f"{record['file']} of version {version} fails its sha256 check")
+        return OnnxPredictor(data, record)
+    types = {f["name"]: f["type"] for f in metadata["schema"]["features"]}
+    return SklearnPredictor(registry.load_model(version, metadata), types)
+
+
+def to_predictions(proba: np.ndarray, classes: list[str]) -> list[dict[str, Any]]:
+    """One {label, probabilities} per row; the label is the most probable class."""
+    labels = np.asarray(classes, dtype=object)[proba.argmax(axis=1)].tolist()
+    return [
+        {"label": label, "probabilities": dict(zip(classes, row, strict=True))}
+        for label, row in zip(labels, proba.tolist(), strict=True)
+    ]

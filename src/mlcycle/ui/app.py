@@ -1,0 +1,77 @@
+"""The UI's app factory: settings, the API client, CSRF, the pages and the error pages."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, Response
+from flask_wtf.csrf import CSRFProtect
+
+from mlcycle.ui import errors, views
+from mlcycle.ui.api_client import ApiClient
+from mlcycle.ui.settings import get_ui_settings
+
+log = logging.getLogger("mlcycle.ui")
+
+# No script runs on these pages; bars are SVG attributes, not inline styles.
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+FORM_OVERHEAD = 64 * 1024  # the multipart envelope and the CSRF token around an upload
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    return response
+
+
+ACRONYMS = {"roc", "auc", "pr"}
+
+
+def plot_title(filename: str) -> str:
+    """`roc_curve.png` → "ROC curve"."""
+    words = filename.rsplit(".", 1)[0].replace("_", " ").split()
+    text = " ".join(w.upper() if w.lower() in ACRONYMS else w for w in words)
+    return text[:1].upper() + text[1:]
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """The UI for the API at MLCYCLE_API_URL; `test_config` overrides any config key."""
+    app = Flask(__name__)
+    settings = get_ui_settings()
+    app.config.from_mapping(
+        # Flask turns debug on from FLASK_DEBUG; the UI never runs with it (tracebacks leak).
+        DEBUG=False,
+        API_URL=settings.api_url,
+        API_TIMEOUT=settings.api_timeout,
+        MAX_UPLOAD_BYTES=settings.ui_max_upload_bytes,
+        MAX_ROWS=settings.ui_max_rows,
+        SECRET_KEY=settings.ui_secret_key.get_secret_value() if settings.ui_secret_key else None,
+        SESSION_COOKIE_SAMESITE="Lax",
+    )
+    if test_config:
+        app.config.update(test_config)
+    # Bodies far over the cap are cut off unread (413); smaller excess gets the same message
+    # from the view, which reads at most cap + 1 bytes of the file.
+    app.config.setdefault("MAX_CONTENT_LENGTH", None)
+    if app.config["MAX_CONTENT_LENGTH"] is None:
+        app.config["MAX_CONTENT_LENGTH"] = 2 * app.config["MAX_UPLOAD_BYTES"] + FORM_OVERHEAD
+    if not app.config["SECRET_KEY"]:
+        # Fine for one process; several workers or instances need one shared key.
+        log.warning("MLCYCLE_UI_SECRET_KEY is not set: using a random key for this process")
+        app.config["SECRET_KEY"] = secrets.token_hex(32)
+
+    app.extensions["mlcycle.api"] = ApiClient(app.config["API_URL"], app.config["API_TIMEOUT"])
+    CSRFProtect(app)
+    app.register_blueprint(views.bp)
+    errors.register(app)
+    app.after_request(_security_headers)
+    app.jinja_env.filters["plot_title"] = plot_title
+    return app

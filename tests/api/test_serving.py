@@ -1,0 +1,80 @@
+"""`mlcycle serve` as Cloud Run and Vertex AI start it: ports, routes and storage from the
+platform's variables."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mlcycle.api.serving import resolve_serving
+
+from .conftest import Trained, free_port, wait_until
+
+
+def test_explicit_options_win_then_vertex_then_cloud_run() -> None:
+    env = {"PORT": "9000", "AIP_HTTP_PORT": "9100", "AIP_STORAGE_URI": "gs://b/p"}
+    assert resolve_serving(env, "./.mlcycle", "/r", "127.0.0.1", 1234) == resolve_serving(
+        {}, "x", "/r", "127.0.0.1", 1234
+    )
+    vertex = resolve_serving(env, "./.mlcycle")
+    assert (vertex.root, vertex.host, vertex.port) == ("gs://b/p", "0.0.0.0", 9100)
+    cloud_run = resolve_serving({"PORT": "9000"}, "./.mlcycle")
+    assert (cloud_run.root, cloud_run.host, cloud_run.port) == ("./.mlcycle", "0.0.0.0", 9000)
+    local = resolve_serving({}, "./.mlcycle")
+    assert (local.host, local.port, local.health_route) == ("127.0.0.1", 8080, None)
+    routes = resolve_serving({"AIP_HEALTH_ROUTE": "health", "AIP_PREDICT_ROUTE": "/p"}, ".")
+    assert (routes.health_route, routes.predict_route) == ("/health", "/p")
+
+
+@pytest.fixture
+def vertex_server(root: Path) -> tuple[str, subprocess.Popen]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "AIP_HTTP_PORT": str(port),
+        "AIP_HEALTH_ROUTE": "/vertex/health",
+        "AIP_PREDICT_ROUTE": "/vertex/predict",
+        "AIP_STORAGE_URI": str(root),
+        "MLCYCLE_ROOT": "/nonexistent",  # AIP_STORAGE_URI must win
+    }
+    cli = Path(sys.executable).with_name("mlcycle")
+    process = subprocess.Popen(
+        [str(cli), "serve", "--host", "127.0.0.1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        try:
+            return httpx.get(f"{url}/vertex/health", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return process.poll() is not None
+
+    try:
+        assert wait_until(up, 30) and process.poll() is None, process.stderr
+        yield url, process
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_vertex_routes_under_aip_variables(vertex_server, trained: Trained) -> None:
+    url, _ = vertex_server
+    assert httpx.get(f"{url}/vertex/health").json()["model_version"] == trained.first
+    example = httpx.get(f"{url}/v1/schema").json()["examples"]["malignant"][0]
+    response = httpx.post(f"{url}/vertex/predict", json={"instances": [example], "parameters": {}})
+    assert response.status_code == 200
+    assert response.json()["predictions"][0]["label"] in ("benign", "malignant")
+    # The same prediction on the usual route, and the Vertex route keeps the error contract.
+    same = httpx.post(f"{url}/v1/predict", json={"instances": [example]}).json()
+    assert same["predictions"] == response.json()["predictions"]
+    bad = httpx.post(f"{url}/vertex/predict", json={"instances": [{}]})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["instance"] == 0
+    assert "/vertex/predict" in httpx.get(f"{url}/openapi.json").json()["paths"]
