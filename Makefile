@@ -23,8 +23,8 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP) ## Create .venv/ and install mlcycle with its dev tools (pinned by constraints.txt)
 
-run: install ## Install if needed, then run the training pipeline on the default data
-	$(BIN)/mlcycle run
+run: install ## Install if needed, train a champion if there is none, then start the API and the UI
+	$(BIN)/mlcycle up
 
 serve: install ## Serve the champion over REST on http://127.0.0.1:8080 (docs at /docs)
 	$(BIN)/mlcycle serve

@@ -548,6 +548,66 @@ def ui(
     run_ui(bind, api_url)
 
 
+# -- up -------------------------------------------------------------------------------------
+
+
+@app.command()
+def up(
+    root: RootOption = None,
+    config: ConfigOption = None,
+    api_port: Annotated[int, typer.Option(help="The API's port.")] = 8080,
+    ui_port: Annotated[int, typer.Option(help="The UI's port.")] = 8081,
+) -> None:
+    """Train a champion if there is none yet, then start the API and the UI on 127.0.0.1.
+
+    What `make run` does. Ctrl-C stops both.
+    """
+    from mlcycle import stack, storage
+    from mlcycle.model.registry import Registry
+
+    settings = get_settings(root=root, config=config)
+    root_uri = storage.normalize(settings.root)
+    if Registry(root_uri).champion_version() is None:
+        run(root=root_uri, config=settings.config)
+        if Registry(root_uri).champion_version() is None:
+            raise _fail(
+                "no model passed the gate, so there is nothing to serve; see the reasons above"
+            )
+    api_url, ui_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{ui_port}"
+    services: list[stack.Service] = []
+    try:
+        services.append(
+            stack.start(
+                "API",
+                ["serve", "--root", root_uri, "--host", "127.0.0.1", "--port", str(api_port)],
+                api_url,
+                "/readyz",
+            )
+        )
+        stack.wait_ready(services[-1])
+        services.append(
+            stack.start(
+                "UI",
+                ["ui", "--api-url", api_url, "--host", "127.0.0.1", "--port", str(ui_port)],
+                ui_url,
+                "/healthz",
+            )
+        )
+        stack.wait_ready(services[-1])
+        console.print(
+            f"\n[bold]mlcycle is up[/]  (Ctrl-C stops it)\n"
+            f"  UI   {ui_url}\n  API  {api_url}/docs\n  root {root_uri}"
+        )
+        ended = stack.wait_any(services)
+        raise _fail(f"{ended.name} stopped unexpectedly (status {ended.process.returncode})")
+    except stack.StackError as exc:
+        raise _fail(str(exc)) from None
+    except KeyboardInterrupt:
+        console.print("stopping")
+    finally:
+        stack.stop(services)
+
+
 def main() -> None:
     app()
 

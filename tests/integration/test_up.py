@@ -1,0 +1,76 @@
+"""`mlcycle up` (what `make run` runs): train when there is no champion, then API and UI."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str) -> tuple[int, str]:
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return r.status, r.read().decode()
+
+
+def test_up_trains_then_serves_api_and_ui_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    api, ui = _free_port(), _free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mlcycle.cli",
+            "up",
+            "--root",
+            str(tmp_path / "root"),
+            "--api-port",
+            str(api),
+            "--ui-port",
+            str(ui),
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "COLUMNS": "120"},
+    )
+    lines: list[str] = []
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            assert line or proc.poll() is None, "".join(lines)
+            lines.append(line)
+            if "mlcycle is up" in line:
+                break
+        else:
+            pytest.fail("not up in time:\n" + "".join(lines[-40:]))
+        for _ in range(3):
+            lines.append(proc.stdout.readline())
+        out = "".join(lines)
+        assert "gate: promoted" in out  # an empty root: it trained first
+        assert f"http://127.0.0.1:{ui}" in out and f"http://127.0.0.1:{api}/docs" in out
+        status, page = _get(f"http://127.0.0.1:{ui}/")
+        assert status == 200 and "mean_radius" in page  # the form, built from the API's schema
+        assert _get(f"http://127.0.0.1:{api}/readyz")[0] == 200
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    for port in (api, ui):  # both children are gone with it
+        with socket.socket() as s:
+            assert s.connect_ex(("127.0.0.1", port)) != 0
