@@ -240,6 +240,48 @@ def models(
     console.print(table)
 
 
+# -- report ---------------------------------------------------------------------------------
+
+
+@app.command()
+def report(
+    root: RootOption = None,
+    version: Annotated[
+        str | None,
+        typer.Option("--version", help="A version id (default: the champion).", show_default=False),
+    ] = None,
+    open_browser: Annotated[
+        bool, typer.Option("--open", help="Open the report in the web browser.")
+    ] = False,
+) -> None:
+    """Print the path of a version's HTML model report (copied locally from a bucket)."""
+    import tempfile
+    import webbrowser
+
+    from mlcycle import storage
+    from mlcycle.model.registry import Registry, RegistryError
+    from mlcycle.model.report import REPORT_FILE
+
+    registry = Registry(get_settings(root=root).root)
+    version = version or registry.champion_version()
+    if version is None:
+        raise _fail("no champion yet: run `mlcycle run` or name a --version")
+    try:
+        meta = registry.get(version)
+    except RegistryError as exc:
+        raise _fail(str(exc)) from None
+    if REPORT_FILE not in meta.get("artifacts", []):
+        raise _fail(f"version {version} has no report")
+    uri = registry.version_uri(version, REPORT_FILE)
+    if not storage.is_local(uri):
+        local = Path(tempfile.gettempdir()) / f"mlcycle-report-{version}.html"
+        local.write_bytes(storage.read_bytes(uri))
+        uri = str(local)
+    print(uri)
+    if open_browser:
+        webbrowser.open(Path(uri).as_uri())
+
+
 # -- data -----------------------------------------------------------------------------------
 
 

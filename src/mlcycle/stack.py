@@ -28,9 +28,7 @@ class Service:
 
 def start(name: str, args: list[str], url: str, ready_path: str) -> Service:
     """Start `mlcycle <args>` in its own process group (so Ctrl-C reaches us first)."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mlcycle.cli", *args], start_new_session=True
-    )
+    process = subprocess.Popen([sys.executable, "-m", "mlcycle.cli", *args], start_new_session=True)
     return Service(name, url, ready_path, process)
 
 

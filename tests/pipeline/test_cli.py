@@ -69,6 +69,15 @@ def test_models_table_marks_the_champion(trained_root: Path) -> None:
     assert "★" in mlcycle("models", root=trained_root).stdout
 
 
+def test_report_prints_the_champion_s_report(trained_root: Path) -> None:
+    result = mlcycle("report", root=trained_root)
+    assert result.returncode == 0, result.stderr
+    path = Path(result.stdout.strip())
+    assert path.name == "report.html" and "Gate decision" in path.read_text()
+    missing = mlcycle("report", "--version", "nope", root=trained_root)
+    assert missing.returncode == 1 and "no model version 'nope'" in missing.stderr
+
+
 def test_data_add_list_rm(tmp_path: Path, bc_frame) -> None:
     file = tmp_path / "new.csv"
     bc_frame.head(5).to_csv(file, index=False)

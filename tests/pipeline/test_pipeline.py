@@ -29,7 +29,12 @@ def test_first_run_trains_and_promotes_a_champion(trained_root: Path) -> None:
     seeded = pd.read_csv(trained_root / "data/incoming/sklearn_breast_cancer.csv")
     assert set(seeded.diagnosis) == {"benign", "malignant"} and len(seeded) == 569
     # Everything a version promises, written before the pointer.
-    assert {"model.joblib", "roc_curve.png", "confusion_matrix.png"} <= set(champion["artifacts"])
+    assert {"model.joblib", "roc_curve.png", "confusion_matrix.png", "report.html"} <= set(
+        champion["artifacts"]
+    )
+    report = (trained_root / "models/versions" / champion["version"] / "report.html").read_text()
+    assert champion["version"] in report and f"{champion['metrics']['roc_auc']:.4f}" in report
+    assert report.count("data:image/png;base64,") == 2
     lineage = champion["lineage"]
     assert len(lineage["data_hash"]) == 64
     assert lineage["pipeline_run"].startswith("mlcycle-training-")

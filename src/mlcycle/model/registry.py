@@ -106,33 +106,44 @@ class Registry:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def register(
+    def new_metadata(
         self, files: dict[str, bytes], metadata: dict[str, Any], version: str | None = None
     ) -> dict[str, Any]:
-        """Write a new version: its files first, metadata.json last. Returns the metadata."""
+        """The metadata a version of `files` will carry: id, time and the model's sha256."""
         if MODEL_FILE not in files:
             raise RegistryError(f"a version needs a {MODEL_FILE}")
-        version = version or new_version_id()
-        meta = {
+        return {
             **metadata,
-            "version": version,
+            "version": version or new_version_id(),
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "model": {
                 **metadata.get("model", {}),
                 "file": MODEL_FILE,
                 "sha256": sha256(files[MODEL_FILE]),
             },
-            "artifacts": sorted(files),
         }
+
+    def register(
+        self, files: dict[str, bytes], metadata: dict[str, Any], version: str | None = None
+    ) -> dict[str, Any]:
+        """Write a new version: its files first, metadata.json last. Returns the metadata.
+
+        `metadata` may come from `new_metadata` (to render files from it first) or be bare.
+        """
+        meta = metadata if "version" in metadata else self.new_metadata(files, metadata, version)
+        meta = {**meta, "artifacts": sorted(files)}
+        uri = self.version_uri(meta["version"])
+        if storage.exists(storage.join(uri, METADATA_FILE)):
+            raise RegistryError(f"version {meta['version']} already exists")
         try:
             for name, data in files.items():
-                storage.write_bytes(self.version_uri(version, name), data)
+                storage.write_bytes(storage.join(uri, name), data)
             storage.write_text(
-                self.version_uri(version, METADATA_FILE),
+                storage.join(uri, METADATA_FILE),
                 json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n",
             )
         except BaseException:
-            storage.remove(self.version_uri(version))
+            storage.remove(uri)
             raise
         return meta
 

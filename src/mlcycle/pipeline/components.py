@@ -8,7 +8,16 @@ current environment does; skipping KFP's pip step saves time on every task.
 """
 
 from kfp import dsl
-from kfp.dsl import Artifact, ClassificationMetrics, Dataset, Input, Metrics, Model, Output
+from kfp.dsl import (
+    HTML,
+    Artifact,
+    ClassificationMetrics,
+    Dataset,
+    Input,
+    Metrics,
+    Model,
+    Output,
+)
 
 # The project's pipeline image (Dockerfile target `pipeline`). `mlcycle submit --image`
 # replaces it with the pushed image; kfp.local ignores it and runs in this environment.
@@ -160,8 +169,9 @@ def register(
     roc_curve: Input[Artifact],
     confusion_matrix: Input[Artifact],
     registration: Output[Artifact],
+    report: Output[HTML],
 ) -> str:
-    """Gate the challenger, register it (with its ONNX export) either way, switch the champion."""
+    """Gate the challenger; register it (ONNX export, HTML report) either way; switch champion."""
     from mlcycle.lineage import library_versions
     from mlcycle.pipeline import steps
 
@@ -181,12 +191,13 @@ def register(
         lineage,
         model.path,
         cleaned.path,
+        test_set.path,
         evaluation.path,
         candidates.path,
         validation_report.path,
         changes.path,
         {"roc_curve.png": roc_curve.path, "confusion_matrix.png": confusion_matrix.path},
         registration.path,
-        test_set.path,
+        report.path,
     )
     return result["version"]

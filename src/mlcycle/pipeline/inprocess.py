@@ -30,6 +30,7 @@ ARTIFACTS = (
     "roc",
     "confusion",
     "registration",
+    "report",
 )
 
 
@@ -97,11 +98,12 @@ def run_in_process(
         lineage,
         p["model"],
         p["cleaned"],
+        p["test"],
         p["evaluation"],
         p["candidates"],
         p["validation_report"],
         p["changes"],
         {"roc_curve.png": p["roc"], "confusion_matrix.png": p["confusion"]},
         p["registration"],
-        p["test"],
+        p["report"],
     )

@@ -74,6 +74,7 @@ def validate(
         _champion_schema(root, champion_version),
         files["empty_columns_by_file"],
     )
+    report.info["rows_by_file"] = files.get("rows_by_file", {})
     _write_json(report_path, report.to_dict())
     if not report.passed:
         raise DataRejected(report)
@@ -176,102 +177,130 @@ def register(
     lineage: dict[str, Any],
     model_path: str,
     cleaned_path: str,
+    test_path: str,
     evaluation_path: str,
     candidates_path: str,
     validation_path: str,
     changes_path: str,
     artifacts: dict[str, str],
     registration_path: str,
-    test_path: str = "",
+    report_path: str,
 ) -> dict[str, Any]:
     """Gate the challenger, register it as a version either way, then switch the champion.
 
-    `artifacts` maps file names to local paths stored with the version (plots, reports).
-    With `test_path`, the model is also exported to ONNX and checked on the test split; the
-    export record (or why it failed) goes into the version's metadata.
-    A model already in the registry (a cached rerun) is not registered twice.
+    The version holds the model, its ONNX export (checked on the test split; or why there is
+    none), `artifacts` (file name -> local path: the plots) and the HTML model report, which
+    is also written to `report_path`. A model already in the registry (a cached rerun) is not
+    registered twice.
     """
-    from mlcycle.model.gate import decide
     from mlcycle.model.registry import Registry, sha256
 
     config = DatasetConfig.from_json(config_json)
     registry = Registry(root)
     evaluation = _read_json(evaluation_path)
     validation = _read_json(validation_path)
-    champion = evaluation["champion"]
-    decision = decide(evaluation["metrics"], champion and champion["metrics"], config.gate)
-    reasons = list(decision.reasons)
-    current = registry.champion_version() or ""
-    promote = decision.promote
-    if current != champion_version:
-        promote = False
-        reasons.append(
-            f"the champion changed during this run ({champion_version or 'none'} -> "
-            f"{current}); not promoted, run again to compare with the new champion"
-        )
-    gate = {
-        "decision": "promoted" if promote else "rejected",
-        "promote": promote,
-        "reasons": reasons,
-    }
+    gate = _gate(config, registry, champion_version, evaluation)
 
     model_bytes = Path(model_path).read_bytes()
-    existing = registry.find_by_model(sha256(model_bytes))
-    if existing:
-        meta, registered = existing, False
-    else:
-        import pandas as pd
-
-        from mlcycle.data.schema import build_feature_schema
-
-        types = json.loads(types_json)
-        candidates = _read_json(candidates_path)
+    meta = registry.find_by_model(sha256(model_bytes))
+    registered = meta is None
+    if registered:
         files = {
             "model.joblib": model_bytes,
             **{name: Path(path).read_bytes() for name, path in artifacts.items()},
         }
-        onnx_record = None
-        if test_path:
-            import joblib
-
-            from mlcycle.model.export import ONNX_FILE, export_onnx
-
-            exported = export_onnx(joblib.load(model_path), pd.read_parquet(test_path), types)
-            onnx_record = exported.record
-            if exported.onnx is not None:
-                files[ONNX_FILE] = exported.onnx
-        meta = registry.register(
+        meta = registry.new_metadata(
             files,
             {
                 "dataset": config.name,
-                "schema": build_feature_schema(pd.read_parquet(cleaned_path), types, config),
+                "gate": gate,
                 "metrics": evaluation["metrics"],
                 "evaluation": {k: evaluation[k] for k in ("classes", "confusion", "test_rows")},
-                "champion_at_evaluation": champion,
-                "gate": gate,
-                "training": candidates,
+                "champion_at_evaluation": evaluation["champion"],
+                "training": _read_json(candidates_path),
                 "data": {
                     "validation": {k: validation[k] for k in ("warnings", "info")},
                     "cleaning": _read_json(changes_path),
                 },
-                "model": {"candidate": candidates["chosen"]},
-                "onnx": onnx_record,
                 "lineage": {**lineage, "parameters": config.model_dump(mode="json")},
             },
         )
-        registered = True
-    if promote:
-        registry.promote(meta["version"], reasons)
+        _describe_model(
+            meta, files, config, json.loads(types_json), model_path, cleaned_path, test_path
+        )
+        meta = registry.register(files, meta)
+    if gate["promote"]:
+        registry.promote(meta["version"], gate["reasons"])
+    _copy_report(registry, meta, report_path)
     summary = {
         "version": meta["version"],
         "registered": registered,
-        "promoted": promote,
+        "promoted": gate["promote"],
         "gate": gate,
         "metrics": evaluation["metrics"],
-        "champion_before": champion,
+        "champion_before": evaluation["champion"],
         "champion": registry.champion_version(),
         "candidate": meta["model"].get("candidate"),
         "warnings": validation["warnings"],
     }
     _write_json(registration_path, summary)
     return summary
+
+
+def _gate(
+    config: DatasetConfig, registry: Any, champion_version: str, evaluation: dict[str, Any]
+) -> dict[str, Any]:
+    """The gate's decision, refused if the champion changed while this run was going."""
+    from mlcycle.model.gate import decide
+
+    champion = evaluation["champion"]
+    decision = decide(evaluation["metrics"], champion and champion["metrics"], config.gate)
+    promote, reasons = decision.promote, list(decision.reasons)
+    current = registry.champion_version() or ""
+    if current != champion_version:
+        promote = False
+        reasons.append(
+            f"the champion changed during this run ({champion_version or 'none'} -> "
+            f"{current}); not promoted, run again to compare with the new champion"
+        )
+    return {
+        "decision": "promoted" if promote else "rejected",
+        "promote": promote,
+        "reasons": reasons,
+    }
+
+
+def _describe_model(
+    meta: dict[str, Any],
+    files: dict[str, bytes],
+    config: DatasetConfig,
+    types: dict[str, str],
+    model_path: str,
+    cleaned_path: str,
+    test_path: str,
+) -> None:
+    """Add the feature schema, the ONNX export and the report to a new version."""
+    import joblib
+    import pandas as pd
+
+    from mlcycle.data.schema import build_feature_schema
+    from mlcycle.model.export import ONNX_FILE, export_onnx
+    from mlcycle.model.report import IMAGES, REPORT_FILE, render_report
+
+    meta["schema"] = build_feature_schema(pd.read_parquet(cleaned_path), types, config)
+    meta["model"]["candidate"] = meta["training"]["chosen"]
+    exported = export_onnx(joblib.load(model_path), pd.read_parquet(test_path), types)
+    meta["onnx"] = exported.record
+    if exported.onnx is not None:
+        files[ONNX_FILE] = exported.onnx
+    images = {name: files[name] for name in IMAGES if name in files}
+    files[REPORT_FILE] = render_report(meta, images).encode()
+
+
+def _copy_report(registry: Any, meta: dict[str, Any], report_path: str) -> None:
+    from mlcycle.model.report import REPORT_FILE
+
+    if REPORT_FILE in meta.get("artifacts", []):
+        Path(report_path).write_bytes(registry.read_artifact(meta["version"], REPORT_FILE))
+    else:  # a version registered before reports existed
+        Path(report_path).write_text(f"<p>Version {meta['version']} has no report.</p>")
