@@ -118,7 +118,9 @@ def test_health_readiness_and_metrics(client: TestClient, trained: Trained) -> N
     assert 'mlcycle_http_requests_total{method="POST",route="/v1/predict",status="200"} 1.0' in text
     assert 'mlcycle_http_requests_total{method="POST",route="/v1/predict",status="400"} 1.0' in text
     assert 'route="/v1/schema",status="200"' in text
-    assert 'mlcycle_http_request_duration_seconds_count{route="/v1/predict"} 2.0' in text
+    assert (
+        'mlcycle_http_request_duration_seconds_count{route="/v1/predict",status="400"} 1.0' in text
+    )
     predicted = client.post("/v1/predict", json={"instances": [example]}).json()
     label = predicted["predictions"][0]["label"]
     line = f'mlcycle_predictions_total{{label="{label}",model_version="{trained.first}"}} 3.0'

@@ -20,8 +20,8 @@ class ApiMetrics:
         )
         self.latency = Histogram(
             "mlcycle_http_request_duration_seconds",
-            "Time from request to response, by route.",
-            ["route"],
+            "Time from request to response, by route and status.",
+            ["route", "status"],
             buckets=BUCKETS,
             registry=self.registry,
         )
@@ -48,7 +48,7 @@ class ApiMetrics:
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
         self.requests.labels(route, method, str(status)).inc()
-        self.latency.labels(route).observe(seconds)
+        self.latency.labels(route, str(status)).observe(seconds)
 
     def count_predictions(self, version: str, classes: list[str], counts: list[int]) -> None:
         for label, n in zip(classes, counts, strict=True):
