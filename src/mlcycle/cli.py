@@ -259,8 +259,7 @@ def report(
     import webbrowser
 
     from mlcycle import storage
-    from mlcycle.model.registry import Registry, RegistryError
-    from mlcycle.model.report import REPORT_FILE
+    from mlcycle.model.registry import REPORT_FILE, Registry, RegistryError
 
     registry = Registry(get_settings(root=root).root)
     version = version or registry.champion_version()

@@ -29,6 +29,7 @@ ENDPOINTS = {
     ("POST", "/v1/model/reload"),
     ("GET", "/v1/model/artifacts/roc_curve.png"),
     ("GET", "/v1/model/artifacts/confusion_matrix.png"),
+    ("GET", "/v1/model/report"),
 }
 PREAMBLE = {"const response = await insomnia.send();", "const body = JSON.parse(response.data);"}
 STATUS = re.compile(r"^expect\(response\.status\)\.to\.equal\((\d+)\);$")
@@ -112,3 +113,23 @@ def test_every_request_replays_against_the_api(export: dict[str, Any], live: Liv
                 content=render(request["body"]["text"], env) if request["body"] else None,
             )
             assert check(tests[request["_id"]]["code"], response) >= 1, request["name"]
+
+
+def test_the_export_covers_every_route_the_api_documents(
+    export: dict[str, Any], live: LiveServer
+) -> None:
+    documented = {
+        (method.upper(), path)
+        for path, ops in httpx.get(f"{live.url}/openapi.json", timeout=10).json()["paths"].items()
+        for method in ops
+    }
+    sent = {
+        (
+            r["method"],
+            re.sub(
+                r"/artifacts/[^/]+$", "/artifacts/{name}", r["url"].replace("{{ _.base_url }}", "")
+            ),
+        )
+        for r in of_type(export, "request")
+    }
+    assert documented <= sent, documented - sent

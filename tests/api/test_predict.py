@@ -134,3 +134,11 @@ def test_openapi_documents_the_served_features(client: TestClient, path: str) ->
     instance = spec["components"]["schemas"]["Instance"]
     assert "mean_radius" in instance["properties"] and instance["additionalProperties"] is False
     assert len(instance["required"]) == 30
+
+
+def test_model_report_is_the_champion_s_html_page(client: TestClient, trained: Trained) -> None:
+    assert client.get("/v1/model").json()["report"] is True
+    response = client.get("/v1/model/report")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert trained.first in response.text and "Gate decision" in response.text

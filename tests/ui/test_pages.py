@@ -375,3 +375,16 @@ def test_an_unknown_artifact_is_404_not_a_path(client: FlaskClient) -> None:
     for name in ("nope.png", "..%2F..%2Fchampion.json", "metadata.json"):
         response = client.get(f"/model/artifacts/{name}")
         assert response.status_code == 404, name
+
+
+def test_model_page_links_the_report_served_with_its_own_policy(
+    client: FlaskClient, api_url: str
+) -> None:
+    doc = page(client.get("/model"))
+    [link] = [a for a in doc.find_all("a") if a.attrs.get("href") == "/model/report"]
+    assert "model report" in link.text()
+    response = client.get("/model/report")
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    assert response.data == httpx.get(f"{api_url}/v1/model/report", timeout=10).content
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src" not in policy and "default-src 'none'" in policy

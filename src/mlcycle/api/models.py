@@ -46,6 +46,7 @@ class ModelInfo(BaseModel):
     evaluation: dict[str, Any] = Field(default_factory=dict)
     training: dict[str, Any] = Field(default_factory=dict)
     artifacts: list[str] = Field(description="Images served by /v1/model/artifacts/{name}.")
+    report: bool = Field(False, description="Whether /v1/model/report serves an HTML report.")
     serving: dict[str, Any] = Field(
         description="How this process serves it: backend, load time, ONNX export record."
     )

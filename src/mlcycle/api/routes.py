@@ -22,6 +22,7 @@ from mlcycle.api.models import (
 from mlcycle.api.prediction import no_model_message, predict_async, read_body
 from mlcycle.api.requests import RequestError
 from mlcycle.api.settings import ApiSettings
+from mlcycle.model.registry import REPORT_FILE
 
 IMAGE_TYPES = {".png": "image/png", ".svg": "image/svg+xml"}
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -107,6 +108,7 @@ def model_info(model: Model, holder: Holder) -> dict[str, Any]:
         "evaluation": meta.get("evaluation", {}),
         "training": meta.get("training", {}),
         "artifacts": [a for a in meta.get("artifacts", []) if a.endswith(tuple(IMAGE_TYPES))],
+        "report": REPORT_FILE in meta.get("artifacts", []),
         "serving": {
             "backend": model.predictor.backend,
             "loaded_at": model.loaded_at,
@@ -136,6 +138,21 @@ def artifact(name: str, model: Model, holder: Holder) -> Response:
         raise api_error(404, f"no artifact {name!r}; available: {images}", "name", "not_found")
     data = holder.registry.read_artifact(model.version, name)
     return Response(data, media_type=IMAGE_TYPES["." + name.rsplit(".", 1)[-1]])
+
+
+@router.get(
+    "/v1/model/report",
+    response_class=Response,
+    responses={200: {"content": {"text/html": {}}}, **ERRORS},
+    tags=["model"],
+)
+def report(model: Model, holder: Holder) -> Response:
+    """The champion's model report: one self-contained HTML page (data, validation, training,
+    test metrics and plots, the gate's decision, lineage)."""
+    if REPORT_FILE not in model.metadata.get("artifacts", []):
+        raise api_error(404, f"version {model.version} has no report", "", "not_found")
+    data = holder.registry.read_artifact(model.version, REPORT_FILE)
+    return Response(data, media_type="text/html; charset=utf-8")
 
 
 def require_admin(

@@ -23,6 +23,7 @@ from mlcycle import storage
 MODEL_FILE = "model.joblib"
 METADATA_FILE = "metadata.json"
 CHAMPION_FILE = "champion.json"
+REPORT_FILE = "report.html"  # the model report (mlcycle.model.report renders it)
 
 
 class RegistryError(RuntimeError):

@@ -15,7 +15,6 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from mlcycle.model.metrics import LOWER_IS_BETTER, NAMES
 
-REPORT_FILE = "report.html"
 IMAGES = ("roc_curve.png", "confusion_matrix.png")
 
 

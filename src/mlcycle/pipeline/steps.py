@@ -285,7 +285,8 @@ def _describe_model(
 
     from mlcycle.data.schema import build_feature_schema
     from mlcycle.model.export import ONNX_FILE, export_onnx
-    from mlcycle.model.report import IMAGES, REPORT_FILE, render_report
+    from mlcycle.model.registry import REPORT_FILE
+    from mlcycle.model.report import IMAGES, render_report
 
     meta["schema"] = build_feature_schema(pd.read_parquet(cleaned_path), types, config)
     meta["model"]["candidate"] = meta["training"]["chosen"]
@@ -298,7 +299,7 @@ def _describe_model(
 
 
 def _copy_report(registry: Any, meta: dict[str, Any], report_path: str) -> None:
-    from mlcycle.model.report import REPORT_FILE
+    from mlcycle.model.registry import REPORT_FILE
 
     if REPORT_FILE in meta.get("artifacts", []):
         Path(report_path).write_bytes(registry.read_artifact(meta["version"], REPORT_FILE))

@@ -131,6 +131,13 @@ class ApiClient:
         """`{"predictions": [{"label", "probabilities"}], "model_version"}`, or ApiRejectedError."""
         return self._json("POST", "/v1/predict", json={"instances": instances})
 
+    def report(self) -> bytes:
+        """The champion's HTML model report."""
+        response = self._send("GET", "/v1/model/report")
+        if response.headers.get("content-type", "").split(";")[0] != "text/html":
+            raise ApiUnavailableError(502, "The prediction service answered something unexpected.")
+        return response.content
+
     def artifact(self, name: str) -> tuple[bytes, str]:
         """An evaluation image of the champion and its media type."""
         response = self._send("GET", f"/v1/model/artifacts/{quote(name, safe='')}")

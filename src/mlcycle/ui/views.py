@@ -206,6 +206,19 @@ def artifact(name: str) -> Response:
     return Response(data, mimetype=media_type, headers={"Cache-Control": "private, max-age=60"})
 
 
+# The report is a self-contained page (its own <style>, data: images, no script).
+REPORT_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'none'"
+
+
+@bp.get("/model/report")
+def report() -> Response:
+    try:
+        data = api().report()
+    except ApiRejectedError as exc:
+        abort(404 if exc.status == 404 else 502)
+    return Response(data, mimetype="text/html", headers={"Content-Security-Policy": REPORT_CSP})
+
+
 @bp.get("/healthz")
 def healthz() -> dict[str, str]:
     """The UI process is up (it does not call the API: a down API is not the UI's fault)."""
