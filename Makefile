@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 # Only the folders that exist (bench/ may not, on a fresh branch): ruff fails on a missing path.
 LINT_PATHS := $(wildcard src tests bench)
 
-.PHONY: help install run serve ui test lint format bench compile docker-lint images lock clean screenshot
+.PHONY: help install run serve ui test lint format bench compile report docker-lint images lock clean screenshot
 
 help: ## List every target with its purpose
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -50,6 +50,10 @@ bench: install ## Run every benchmark under bench/ (figures in bench/results/*.j
 screenshot: install ## Refresh docs/images/predict.png (the README's) from the browser test
 	bash scripts/ensure-chromium.sh
 	MLCYCLE_UI_SCREENSHOTS=docs/images $(BIN)/pytest tests/ui/test_browser.py -q -k predicts_what_the_api
+
+report: install ## Train afresh and rebuild the project report (docs/report.pdf) from that run
+	bash scripts/ensure-chromium.sh
+	$(BIN)/python scripts/build_report.py
 
 compile: install ## Compile the pipeline spec for Vertex AI (mlcycle-pipeline.yaml)
 	$(BIN)/mlcycle compile --output mlcycle-pipeline.yaml
