@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 EXTRAS := api,ui,cloud,dev
 PYTEST_ARGS ?=
 # Only the folders that exist (bench/ may not, on a fresh branch): ruff fails on a missing path.
-LINT_PATHS := $(wildcard src tests bench)
+LINT_PATHS := $(wildcard src tests bench scripts)
 
 .PHONY: help install run serve ui test lint format bench compile report docker-lint images lock clean screenshot
 

@@ -516,14 +516,14 @@ def serve(
     host: Annotated[
         str | None,
         typer.Option(
-            help="Interface to bind [env MLCYCLE_HOST; default 127.0.0.1, or 0.0.0.0 when "
-            "PORT or AIP_HTTP_PORT is set].",
+            help="Interface to bind (env MLCYCLE_HOST; default 127.0.0.1, or 0.0.0.0 when "
+            "PORT or AIP_HTTP_PORT is set).",
             show_default=False,
         ),
     ] = None,
     port: Annotated[
         int | None,
-        typer.Option(help="Port [env AIP_HTTP_PORT, then PORT; default 8080].", show_default=False),
+        typer.Option(help="Port (env AIP_HTTP_PORT, then PORT; default 8080).", show_default=False),
     ] = None,
 ) -> None:
     """Serve the registry's champion over REST (FastAPI on uvicorn); swaps in new champions.
