@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +15,7 @@ os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
 
 from mlcycle.config import DatasetConfig, load_config
 from mlcycle.data.seed import breast_cancer_frame
+from support import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = REPO / "configs" / "breast_cancer.yaml"
@@ -60,7 +60,7 @@ def gcs_emulator() -> Iterator[str]:
     from gcp_storage_emulator.server import create_server
 
     bucket = "mlcycle-test"
-    port = _free_port()
+    port = free_port()
     server = create_server("127.0.0.1", port, in_memory=True, default_bucket=bucket)
     server.start()
     previous = os.environ.get("STORAGE_EMULATOR_HOST")
@@ -73,9 +73,3 @@ def gcs_emulator() -> Iterator[str]:
         else:
             os.environ["STORAGE_EMULATOR_HOST"] = previous
         server.stop()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from mlcycle.api import create_app
 from mlcycle.api.serving import Serving
 from mlcycle.api.settings import ApiSettings
 from mlcycle.model.registry import Registry
+from support import free_port
 
 from .training import fast_config, train_and_register
 
@@ -87,12 +87,6 @@ def serving_for(root: Path, **changes: Any) -> Serving:
 def client(root: Path) -> Iterator[TestClient]:
     with TestClient(create_app(api_settings(), serving_for(root))) as c:
         yield c
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class LiveServer:

@@ -14,7 +14,7 @@ from mlcycle import storage
 from mlcycle.api import create_app
 from mlcycle.api.app import FrontDoor
 from mlcycle.config import DatasetConfig
-from mlcycle.data.ingest import incoming_uri
+from mlcycle.data.incoming import incoming_uri
 from mlcycle.model.registry import Registry
 
 from .conftest import api_settings, serving_for

@@ -12,8 +12,9 @@ import httpx
 import pytest
 
 from mlcycle.api.serving import resolve_serving
+from support import free_port
 
-from .conftest import Trained, free_port, wait_until
+from .conftest import Trained, wait_until
 
 
 def test_explicit_options_win_then_vertex_then_cloud_run() -> None:

@@ -13,14 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from support import free_port
+
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _get(url: str) -> tuple[int, str]:
@@ -29,7 +25,7 @@ def _get(url: str) -> tuple[int, str]:
 
 
 def test_up_trains_then_serves_api_and_ui_and_stops_on_ctrl_c(tmp_path: Path) -> None:
-    api, ui = _free_port(), _free_port()
+    api, ui = free_port(), free_port()
     proc = subprocess.Popen(
         [
             sys.executable,

@@ -31,6 +31,7 @@ from mlcycle.api import create_app as create_api
 from mlcycle.api.serving import Serving
 from mlcycle.api.settings import ApiSettings
 from mlcycle.ui import create_app
+from support import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 # Without these Chromium hangs on this closed network (update, sync and GPU probes).
@@ -44,12 +45,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(url: str, seconds: float = 30.0, process: subprocess.Popen | None = None) -> None:
