@@ -616,6 +616,7 @@ def up(
             )
     api_url, ui_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{ui_port}"
     services: list[stack.Service] = []
+    stack.stop_on_signals()
     try:
         services.append(
             stack.start(
