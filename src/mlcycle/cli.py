@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -53,6 +54,16 @@ EXIT_REJECTED = 2
 def _fail(message: str, code: int = 1) -> typer.Exit:
     err.print(f"[bold red]error:[/] {message}")
     return typer.Exit(code)
+
+
+def _interrupt_on_signals() -> None:
+    """Ctrl-C and SIGTERM both raise KeyboardInterrupt, so long-running commands clean up.
+
+    SIGINT is set explicitly: a shell starts background jobs with it ignored, and Python then
+    installs no handler of its own. SIGTERM is what `docker stop` and supervisors send.
+    """
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
 def _config(path: Path | None) -> Any:
@@ -495,6 +506,7 @@ def watch(
         line = Text.assemble((time.strftime("%H:%M:%S"), "dim"), " ", (event.kind, style), " ")
         console.print(line + Text(event.message))
 
+    _interrupt_on_signals()
     try:
         watch_loop(
             root_uri,
@@ -616,7 +628,7 @@ def up(
             )
     api_url, ui_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{ui_port}"
     services: list[stack.Service] = []
-    stack.stop_on_signals()
+    _interrupt_on_signals()
     try:
         services.append(
             stack.start(

@@ -53,17 +53,6 @@ def wait_ready(service: Service, timeout: float = READY_TIMEOUT) -> None:
     )
 
 
-def stop_on_signals() -> None:
-    """Ctrl-C and SIGTERM both end `up` through KeyboardInterrupt, so its children are stopped.
-
-    The children run in their own sessions (a terminal's Ctrl-C reaches only us) and would
-    outlive us otherwise. SIGINT is set explicitly: a shell starts background jobs with it
-    ignored.
-    """
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-
-
 def stop(services: list[Service], grace: float = 10.0) -> None:
     """SIGTERM every service (newest first), then SIGKILL what is still there after `grace`."""
     for service in reversed(services):
