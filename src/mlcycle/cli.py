@@ -295,19 +295,27 @@ def report(
 # -- data -----------------------------------------------------------------------------------
 
 
+def _incoming(root: str | None) -> str:
+    """The incoming folder of the root the options and environment name."""
+    from mlcycle import storage
+    from mlcycle.data.incoming import incoming_uri
+
+    return incoming_uri(storage.normalize(get_settings(root=root).root))
+
+
 @data_app.command("add")
 def data_add(
     file: Annotated[Path, typer.Argument(help="A .csv or .parquet file.")], root: RootOption = None
 ) -> None:
     """Copy a data file into the incoming folder; the next run (or `mlcycle watch`) trains on it."""
     from mlcycle import storage
-    from mlcycle.data.incoming import READERS, incoming_uri
+    from mlcycle.data.incoming import READERS
 
     if not file.is_file():
         raise _fail(f"no such file: {file}")
     if not file.name.lower().endswith(READERS):
         raise _fail(f"{file.name}: incoming files must end in {', '.join(READERS)}")
-    incoming = incoming_uri(storage.normalize(get_settings(root=root).root))
+    incoming = _incoming(root)
     target = storage.join(incoming, file.name)
     if storage.exists(target):
         target = storage.join(incoming, f"{time.strftime('%Y%m%d-%H%M%S')}-{file.name}")
@@ -319,9 +327,8 @@ def data_add(
 def data_list(root: RootOption = None) -> None:
     """List the files in the incoming folder."""
     from mlcycle import storage
-    from mlcycle.data.incoming import incoming_uri
 
-    for info in storage.list_files(incoming_uri(storage.normalize(get_settings(root=root).root))):
+    for info in storage.list_files(_incoming(root)):
         console.print(f"{info.name}\t{info.size} bytes\t{info.modified}")
 
 
@@ -332,9 +339,8 @@ def data_rm(
 ) -> None:
     """Remove a file from the incoming folder (for example one a run rejected)."""
     from mlcycle import storage
-    from mlcycle.data.incoming import incoming_uri
 
-    target = storage.join(incoming_uri(storage.normalize(get_settings(root=root).root)), name)
+    target = storage.join(_incoming(root), name)
     if not storage.exists(target):
         raise _fail(f"no incoming file named {name!r}")
     storage.remove(target)
@@ -422,7 +428,7 @@ def submit(
     Step artifacts go to <root>/pipeline. An empty bucket first gets the config's default data.
     """
     from mlcycle import storage
-    from mlcycle.pipeline.local import pipeline_arguments, seed_if_first_run
+    from mlcycle.pipeline.launch import pipeline_arguments, seed_if_first_run
     from mlcycle.pipeline.vertex import VertexTarget, build_job, create_request, submit_job
 
     if output is not None and not dry_run:
@@ -630,24 +636,12 @@ def up(
     services: list[stack.Service] = []
     _interrupt_on_signals()
     try:
-        services.append(
-            stack.start(
-                "API",
-                ["serve", "--root", root_uri, "--host", "127.0.0.1", "--port", str(api_port)],
-                api_url,
-                "/readyz",
-            )
-        )
-        stack.wait_ready(services[-1])
-        services.append(
-            stack.start(
-                "UI",
-                ["ui", "--api-url", api_url, "--host", "127.0.0.1", "--port", str(ui_port)],
-                ui_url,
-                "/healthz",
-            )
-        )
-        stack.wait_ready(services[-1])
+        for name, args, url, ready in (
+            ("API", ["serve", "--root", root_uri, "--port", str(api_port)], api_url, "/readyz"),
+            ("UI", ["ui", "--api-url", api_url, "--port", str(ui_port)], ui_url, "/healthz"),
+        ):
+            services.append(stack.start(name, [*args, "--host", "127.0.0.1"], url, ready))
+            stack.wait_ready(services[-1])
         console.print(
             f"\n[bold]mlcycle is up[/]  (Ctrl-C stops it)\n"
             f"  UI   {ui_url}\n  API  {api_url}/docs\n  root {root_uri}"

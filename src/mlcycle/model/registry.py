@@ -107,15 +107,13 @@ class Registry:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def new_metadata(
-        self, files: dict[str, bytes], metadata: dict[str, Any], version: str | None = None
-    ) -> dict[str, Any]:
+    def new_metadata(self, files: dict[str, bytes], metadata: dict[str, Any]) -> dict[str, Any]:
         """The metadata a version of `files` will carry: id, time and the model's sha256."""
         if MODEL_FILE not in files:
             raise RegistryError(f"a version needs a {MODEL_FILE}")
         return {
             **metadata,
-            "version": version or new_version_id(),
+            "version": new_version_id(),
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "model": {
                 **metadata.get("model", {}),
@@ -124,14 +122,12 @@ class Registry:
             },
         }
 
-    def register(
-        self, files: dict[str, bytes], metadata: dict[str, Any], version: str | None = None
-    ) -> dict[str, Any]:
+    def register(self, files: dict[str, bytes], metadata: dict[str, Any]) -> dict[str, Any]:
         """Write a new version: its files first, metadata.json last. Returns the metadata.
 
         `metadata` may come from `new_metadata` (to render files from it first) or be bare.
         """
-        meta = metadata if "version" in metadata else self.new_metadata(files, metadata, version)
+        meta = metadata if "version" in metadata else self.new_metadata(files, metadata)
         meta = {**meta, "artifacts": sorted(files)}
         uri = self.version_uri(meta["version"])
         if storage.exists(storage.join(uri, METADATA_FILE)):

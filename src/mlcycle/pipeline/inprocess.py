@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from mlcycle.config import DatasetConfig
-from mlcycle.data.incoming import incoming_uri
-from mlcycle.data.seed import seed_incoming
 from mlcycle.model.registry import Registry
 from mlcycle.pipeline import steps
+from mlcycle.pipeline.launch import seed_if_first_run
 
 ARTIFACTS = (
     "snapshot",
@@ -44,13 +43,8 @@ def run_in_process(
     """
     work.mkdir(parents=True, exist_ok=True)
     p = {name: str(work / name) for name in ARTIFACTS}
-    registry = Registry(root)
-    if config.seed_data and not registry.versions():
-        from mlcycle import storage
-
-        if not storage.list_files(incoming_uri(root)):
-            seed_incoming(incoming_uri(root), config.seed_data)
-    champion = registry.champion_version() or ""
+    seed_if_first_run(root, config)
+    champion = Registry(root).champion_version() or ""
     cfg = config.to_json()
     clock = timings if timings is not None else {}
 

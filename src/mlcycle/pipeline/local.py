@@ -21,12 +21,9 @@ from typing import Any
 
 from mlcycle import storage
 from mlcycle.config import DatasetConfig
-from mlcycle.data.incoming import incoming_fingerprint, incoming_uri
 from mlcycle.data.report import DataReport
-from mlcycle.data.seed import seed_incoming
-from mlcycle.lineage import code_version, git_commit
-from mlcycle.model.registry import Registry
 from mlcycle.pipeline.definition import PIPELINE_NAME
+from mlcycle.pipeline.launch import pipeline_arguments, seed_if_first_run
 
 STEPS = ("ingest", "validate", "clean", "split", "train", "evaluate", "register")
 # Reports a step writes before it rejects data; the CLI prints the failing one.
@@ -112,28 +109,6 @@ def pipeline_root_for(root: str, override: str | None = None) -> Path:
     if storage.is_local(root):
         return Path(storage.normalize(root)) / "pipeline"
     return Path(".mlcycle-pipeline").resolve()
-
-
-def seed_if_first_run(root: str, config: DatasetConfig) -> str | None:
-    """On a first run with an empty root, write the config's default data; returns its URI."""
-    if not config.seed_data:
-        return None
-    if storage.list_files(incoming_uri(root)) or Registry(root).versions():
-        return None
-    return seed_incoming(incoming_uri(root), config.seed_data)
-
-
-def pipeline_arguments(root: str, config: DatasetConfig) -> dict[str, str]:
-    """The run's parameters. The incoming listing and the champion are inputs, so that new
-    data or a new champion is never answered from the cache."""
-    return {
-        "root": root,
-        "config": config.to_json(),
-        "incoming_fingerprint": incoming_fingerprint(root),
-        "champion_version": Registry(root).champion_version() or "",
-        "git_commit": git_commit(),
-        "code_version": code_version(),
-    }
 
 
 def run_pipeline(

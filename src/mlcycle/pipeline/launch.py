@@ -1,0 +1,36 @@
+"""What a pipeline run starts from, wherever it runs (kfp.local, Vertex AI, in-process).
+
+The default data on a first run, and the run's parameters. No KFP import: `mlcycle submit`,
+the local runner and the in-process runner all call these.
+"""
+
+from __future__ import annotations
+
+from mlcycle import storage
+from mlcycle.config import DatasetConfig
+from mlcycle.data.incoming import incoming_fingerprint, incoming_uri
+from mlcycle.data.seed import seed_incoming
+from mlcycle.lineage import code_version, git_commit
+from mlcycle.model.registry import Registry
+
+
+def seed_if_first_run(root: str, config: DatasetConfig) -> str | None:
+    """On a first run with an empty root, write the config's default data; returns its URI."""
+    if not config.seed_data:
+        return None
+    if storage.list_files(incoming_uri(root)) or Registry(root).versions():
+        return None
+    return seed_incoming(incoming_uri(root), config.seed_data)
+
+
+def pipeline_arguments(root: str, config: DatasetConfig) -> dict[str, str]:
+    """The run's parameters. The incoming listing and the champion are inputs, so that new
+    data or a new champion is never answered from the cache."""
+    return {
+        "root": root,
+        "config": config.to_json(),
+        "incoming_fingerprint": incoming_fingerprint(root),
+        "champion_version": Registry(root).champion_version() or "",
+        "git_commit": git_commit(),
+        "code_version": code_version(),
+    }
