@@ -427,7 +427,8 @@ def train(work: Path, name: str, candidate: dict[str, Any]) -> Path:
 def in_process(root: Path, rows: pd.DataFrame) -> dict[str, Any]:
     """The same predictions without a server: the reference for the 10,000-row request."""
     from mlcycle.model.candidates import prepare_features
-    from mlcycle.model.export import onnx_feeds, session
+    from mlcycle.model.export import onnx_feeds
+    from mlcycle.model.predict import session
     from mlcycle.model.registry import Registry
 
     registry = Registry(str(root))

@@ -16,7 +16,6 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from mlcycle.config import ConfigError, load_config
 from mlcycle.settings import get_settings
 
 app = typer.Typer(
@@ -67,6 +66,8 @@ def _interrupt_on_signals() -> None:
 
 
 def _config(path: Path | None) -> Any:
+    from mlcycle.config import ConfigError, load_config  # not at import: `serve` never needs it
+
     settings = get_settings(config=path)
     try:
         return load_config(settings.config)
@@ -567,6 +568,7 @@ def serve(
         host=serving.host,
         port=serving.port,
         access_log=False,  # per-request log lines cost more than the prediction; see /metrics
+        ws="none",  # no websocket routes: importing a websocket library costs ~0.1 s of start
         log_level="info",
     )
 

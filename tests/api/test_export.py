@@ -12,7 +12,8 @@ from fastapi.testclient import TestClient
 
 from mlcycle.api import create_app
 from mlcycle.model.candidates import prepare_features
-from mlcycle.model.export import TOLERANCE, export_onnx, onnx_feeds, session
+from mlcycle.model.export import TOLERANCE, export_onnx, onnx_feeds
+from mlcycle.model.predict import session
 from mlcycle.model.registry import Registry
 
 from .conftest import Trained, api_settings, serving_for

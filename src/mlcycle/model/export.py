@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlcycle.model.predict import session
+
 ONNX_FILE = "model.onnx"
 INPUT = "features"  # the graph's one input: (n, features in schema order)
 TOLERANCE = 1e-5
@@ -157,20 +159,6 @@ def _convert(model: Any, types: dict[str, str], dtype: str) -> bytes:
         _cast_before_trees(onx)
     _single_input(onx, list(types))
     return onx.SerializeToString()
-
-
-def session(onnx_bytes: bytes) -> Any:
-    """An onnxruntime session on one thread: the server runs many requests, not one big one."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    # Basic graph rewrites only: the extended ones took ~60 ms to load a 200-tree forest here
-    # (a tenth of the API's cold start) and made single-row predictions no faster.
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
-    return ort.InferenceSession(onnx_bytes, options, providers=["CPUExecutionProvider"])
 
 
 def onnx_feeds(frame: pd.DataFrame, names: list[str], dtype: str) -> dict[str, np.ndarray]:
