@@ -79,3 +79,25 @@ def test_vertex_routes_under_aip_variables(vertex_server, trained: Trained) -> N
     bad = httpx.post(f"{url}/vertex/predict", json={"instances": [{}]})
     assert bad.status_code == 422 and bad.json()["errors"][0]["instance"] == 0
     assert "/vertex/predict" in httpx.get(f"{url}/openapi.json").json()["paths"]
+
+
+def test_serving_an_onnx_champion_loads_no_dataframe_or_training_library(
+    trained: Trained,
+) -> None:
+    """Cold start (bench/serve.py) depends on it: pandas, pyarrow and scikit-learn take ~0.5 s
+    to import. They load on demand only: the scikit-learn fallback, a CSV or Arrow body."""
+    code = f"""
+import sys
+import mlcycle.cli
+from mlcycle.api import create_app
+from mlcycle.api.serving import resolve_serving
+from mlcycle.api.settings import get_api_settings
+settings = get_api_settings()
+app = create_app(settings, resolve_serving({{}}, settings.root, {str(trained.root)!r}))
+assert app.state.holder.refresh().outcome == "loaded"
+print(sorted({{"pandas", "pyarrow", "sklearn", "scipy"}} & set(sys.modules)))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

@@ -10,12 +10,15 @@ machinery costs more than validating and predicting a row (bench/serve.py measur
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from anyio import to_thread
 from pydantic_core import to_json
 
+from mlcycle.api import columnar
+from mlcycle.api.columnar import read_batch, write_predictions
 from mlcycle.api.holder import ModelHolder
 from mlcycle.api.metrics import ApiMetrics
 from mlcycle.api.requests import MAX_REPORTED_ERRORS, RequestError, parse_instances, to_batch
@@ -24,7 +27,7 @@ from mlcycle.model.predict import to_predictions
 # Bodies above this are validated and predicted in a worker thread, so one 10,000-row batch
 # does not hold up the single-row requests queued behind it on the event loop.
 THREAD_ABOVE_BYTES = 256 * 1024
-JSON = [(b"content-type", b"application/json")]
+JSON_TYPE = "application/json"
 
 
 def no_model_message(holder: ModelHolder) -> str:
@@ -60,54 +63,91 @@ async def read_body(chunks: AsyncIterator[bytes], limit: int, declared: int | No
     return b"".join(parts)
 
 
-def predict(holder: ModelHolder, metrics: ApiMetrics, body: bytes) -> tuple[int, bytes]:
-    """Validate, predict, and answer; never raises for anything a client can send."""
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: bytes
+    media_type: str = JSON_TYPE
+    model_version: str | None = None
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        headers = [(b"content-type", self.media_type.encode())]
+        if self.model_version:
+            headers.append((b"x-model-version", self.model_version.encode()))
+        return headers
+
+
+def _refusal(exc: RequestError) -> Answer:
+    return Answer(exc.status, exc.payload_json())
+
+
+def predict(
+    holder: ModelHolder, metrics: ApiMetrics, body: bytes, media_type: str | None = None
+) -> Answer:
+    """Validate, predict, and answer; never raises for anything a client can send.
+
+    `media_type` is a columnar format (`columnar.MEDIA_TYPES`) or None for a JSON body; the
+    answer has the request's format, and errors are always JSON."""
     model = holder.current  # read once: a swap mid-request does not touch this request
     if model is None:
-        return 503, to_json({"detail": no_model_message(holder), "errors": []})
+        return Answer(503, to_json({"detail": no_model_message(holder), "errors": []}))
     try:
-        instances = parse_instances(model.adapter, body, holder.max_instances)
+        if media_type:
+            batch = read_batch(body, media_type, model.schema, holder.max_instances)
+        else:
+            batch = to_batch(
+                parse_instances(model.adapter, body, holder.max_instances), model.schema
+            )
     except RequestError as exc:
-        return exc.status, exc.payload_json()
-    proba = model.predictor.predict_proba(to_batch(instances, model.schema))
+        return _refusal(exc)
+    proba = model.predictor.predict_proba(batch)
     if not np.isfinite(proba).all():  # the bounds in the schema prevent this; never send NaN
         rows = np.flatnonzero(~np.isfinite(proba).all(axis=1))[:MAX_REPORTED_ERRORS].tolist()
-        error = RequestError(
-            422,
-            "the model cannot score these instances: values too extreme",
-            tuple(
-                {
-                    "instance": r,
-                    "field": "instances",
-                    "type": "not_scorable",
-                    "message": "the model's output is not a number for this instance",
-                }
-                for r in rows
-            ),
+        return _refusal(
+            RequestError(
+                422,
+                "the model cannot score these instances: values too extreme",
+                tuple(
+                    {
+                        "instance": r,
+                        "field": "instances",
+                        "type": "not_scorable",
+                        "message": "the model's output is not a number for this instance",
+                    }
+                    for r in rows
+                ),
+            )
         )
-        return error.status, error.payload_json()
     classes = model.predictor.classes
     counts = np.bincount(proba.argmax(axis=1), minlength=len(classes)).tolist()
     metrics.count_predictions(model.version, classes, counts)
-    return 200, to_json(
+    if media_type:
+        payload = write_predictions(proba, classes, model.version, media_type)
+        return Answer(200, payload, media_type, model.version)
+    payload = to_json(
         {"predictions": to_predictions(proba, classes), "model_version": model.version}
     )
+    return Answer(200, payload, JSON_TYPE, model.version)
 
 
-async def predict_async(holder: ModelHolder, metrics: ApiMetrics, body: bytes) -> tuple[int, bytes]:
+async def predict_async(
+    holder: ModelHolder, metrics: ApiMetrics, body: bytes, media_type: str | None = None
+) -> Answer:
     if len(body) > THREAD_ABOVE_BYTES:
-        return await to_thread.run_sync(predict, holder, metrics, body)
-    return predict(holder, metrics, body)
+        return await to_thread.run_sync(predict, holder, metrics, body, media_type)
+    return predict(holder, metrics, body, media_type)
+
+
+def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:
+    for key, value in headers:
+        if key == name:
+            return value.decode("latin-1")
+    return None
 
 
 def _content_length(headers: list[tuple[bytes, bytes]]) -> int | None:
-    for key, value in headers:
-        if key == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
-    return None
+    value = _header(headers, b"content-length")
+    return int(value) if value and value.isdigit() else None
 
 
 class PredictEndpoint:
@@ -128,12 +168,18 @@ class PredictEndpoint:
                 yield message.get("body", b"")
                 more = message.get("more_body", False)
 
+        headers = scope["headers"]
         try:
-            body = await read_body(
-                chunks(), self.max_body_bytes(), _content_length(scope["headers"])
+            body = await read_body(chunks(), self.max_body_bytes(), _content_length(headers))
+            answer = await predict_async(
+                self.holder,
+                self.metrics,
+                body,
+                columnar.media_type(_header(headers, b"content-type")),
             )
-            status, payload = await predict_async(self.holder, self.metrics, body)
         except RequestError as exc:
-            status, payload = exc.status, exc.payload_json()
-        await send({"type": "http.response.start", "status": status, "headers": JSON})
-        await send({"type": "http.response.body", "body": payload})
+            answer = _refusal(exc)
+        await send(
+            {"type": "http.response.start", "status": answer.status, "headers": answer.headers()}
+        )
+        await send({"type": "http.response.body", "body": answer.body})

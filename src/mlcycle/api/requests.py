@@ -24,7 +24,7 @@ MAX_REPORTED_ERRORS = 20
 RANGE_FACTOR = 1e6
 
 
-def _bounds(feature: dict[str, Any]) -> tuple[float, float]:
+def bounds(feature: dict[str, Any]) -> tuple[float, float]:
     low, high, median = (feature.get(k) for k in ("min", "max", "median"))
     if low is None or high is None:
         return -1e12, 1e12  # a feature never observed: still finite in float32 arithmetic
@@ -50,7 +50,7 @@ def _feature_type(feature: dict[str, Any]) -> Any:
     """A JSON number (or a string for categorical features); null means missing, and is imputed
     exactly as missing training values were. Strings are never coerced to numbers."""
     if feature["type"] == "numeric":
-        low, high = _bounds(feature)
+        low, high = bounds(feature)
         description = (
             f"Number; seen in training: {feature.get('min')} to {feature.get('max')}, "
             f"median {feature.get('median')}. null = unknown (imputed)."
