@@ -38,6 +38,7 @@ ENDPOINTS = {
 # Mocha's spec reporter (inso 3.6 offers no JSON one): a passed test, then the run's totals.
 PASSED = re.compile(r"^\s+✓ (.+?)(?: \(\d+ms\))?$", re.MULTILINE)
 TOTAL = re.compile(r"^\s+(\d+) (passing|failing|pending)\b", re.MULTILINE)
+COLOUR = re.compile(r"\x1b\[[0-9;]*m")  # in case FORCE_COLOR is set around the run
 
 
 @pytest.fixture(scope="module")
@@ -76,14 +77,21 @@ def test_export_is_an_insomnia_v4_export(export: dict[str, Any]) -> None:
         assert "expect(response.status).to.equal(" in test["code"], test["name"]
 
 
-def run_inso(export: dict[str, Any], url: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    """inso runs every unit test suite of the export's workspace against the API at url."""
+def installed_inso() -> Path:
+    """inso, installed by scripts/ensure-inso.sh; a clear failure (never a skip) without it."""
     if not INSO.exists():
         pytest.fail(
             f"Insomnia's CLI is not installed ({INSO.relative_to(ROOT)} is missing): "
             "run `bash scripts/ensure-inso.sh` (make test does)",
             pytrace=False,
         )
+    version = subprocess.run([str(INSO), "--version"], capture_output=True, text=True, check=False)
+    assert version.stdout.strip() == INSO_VERSION, version
+    return INSO
+
+
+def run_inso(export: dict[str, Any], url: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """inso runs every unit test suite of the export's workspace against the API at url."""
     # A copy whose `local` environment points at this server, with its admin token: the
     # shipped export stays as Insomnia imports it.
     local = copy.deepcopy(export)
@@ -98,26 +106,25 @@ def run_inso(export: dict[str, Any], url: str, tmp_path: Path) -> subprocess.Com
     src.write_text(json.dumps(local))
     (workspace,) = of_type(local, "workspace")
     # The workspace as identifier: inso runs all of its suites (a suite id would run just one).
-    command = [str(INSO), "run", "test", workspace["_id"], "--src", str(src)]
+    command = [str(installed_inso()), "run", "test", workspace["_id"], "--src", str(src)]
     command += ["--env", sub["_id"], "--ci", "--reporter", "spec"]
     return subprocess.run(
-        command, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False
+        command, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
     )
 
 
 def test_inso_runs_every_unit_test_of_the_export_against_the_api(
     export: dict[str, Any], live: LiveServer, tmp_path: Path
 ) -> None:
-    version = subprocess.run([str(INSO), "--version"], capture_output=True, text=True, check=False)
-    assert version.stdout.strip() == INSO_VERSION, version
     result = run_inso(export, live.url, tmp_path)
-    output = f"$ {' '.join(result.args)}\nexit {result.returncode}\n{result.stdout}{result.stderr}"
-    totals = {kind: int(n) for n, kind in TOTAL.findall(result.stdout)}
+    stdout = COLOUR.sub("", result.stdout)
+    output = f"$ {' '.join(result.args)}\nexit {result.returncode}\n{stdout}{result.stderr}"
+    totals = {kind: int(n) for n, kind in TOTAL.findall(stdout)}
     names = {t["name"] for t in of_type(export, "unit_test")}
     assert result.returncode == 0, output
     assert totals.get("failing", 0) == 0 and totals.get("pending", 0) == 0, output
     assert totals.get("passing") == len(names), output
-    assert set(PASSED.findall(result.stdout)) == names, output
+    assert set(PASSED.findall(stdout)) == names, output
 
 
 def test_the_export_covers_every_route_the_api_documents(
