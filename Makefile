@@ -34,6 +34,7 @@ ui: install ## Serve the web UI on http://127.0.0.1:8081 (calls the API at MLCYC
 
 test: install lint ## Install if needed, then run the whole test suite (lint included)
 	bash scripts/ensure-chromium.sh
+	bash scripts/ensure-inso.sh
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install ## ruff lint and format check
@@ -75,5 +76,5 @@ lock: ## Re-resolve every dependency into constraints.txt (fresh venv; needs the
 	  .lock-venv/bin/pip freeze --exclude-editable | grep -v '^mlcycle'; } > constraints.txt
 	rm -rf .lock-venv
 
-clean: ## Remove the venv, local runs and caches (not your data under .mlcycle/data)
-	rm -rf $(VENV) .mlcycle/pipeline .mlcycle-pipeline .pytest_cache .ruff_cache
+clean: ## Remove the venv, Insomnia's CLI, local runs and caches (not your data under .mlcycle/data)
+	rm -rf $(VENV) insomnia/cli/node_modules .mlcycle/pipeline .mlcycle-pipeline .pytest_cache .ruff_cache

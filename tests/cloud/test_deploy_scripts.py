@@ -87,7 +87,9 @@ def grants(cmds: list[list[str]], member: str) -> set[tuple[str, str]]:
 # -- shellcheck ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("script", [BOOTSTRAP, DEPLOY], ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "script", [BOOTSTRAP, DEPLOY, *sorted((REPO / "scripts").glob("*.sh"))], ids=lambda p: p.name
+)
 def test_shellcheck_passes(script: Path) -> None:
     out = subprocess.run(
         [str(SHELLCHECK), "--severity=style", str(script)],
