@@ -20,20 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import markdown
+from chromium import EXECUTABLE, FLAGS
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-pdf-header-footer",
-]
 
 
 def champion_of(root: str, train: bool) -> dict[str, Any]:
@@ -81,12 +72,13 @@ def render_html(champion: dict[str, Any], images: dict[str, str]) -> str:
 
 
 def print_pdf(html: Path, pdf: Path) -> None:
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    chromium = shutil.which("chromium") or EXECUTABLE
     with tempfile.TemporaryDirectory() as profile:
         subprocess.run(
             [
                 chromium,
-                *CHROMIUM_FLAGS,
+                *FLAGS,
+                "--no-pdf-header-footer",
                 f"--user-data-dir={profile}",
                 f"--print-to-pdf={pdf}",
                 html.as_uri(),

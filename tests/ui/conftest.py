@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from chromium import EXECUTABLE, FLAGS
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -33,17 +34,6 @@ from mlcycle.api.settings import ApiSettings
 from mlcycle.ui import create_app
 from support import free_port
 
-CHROMIUM = "/usr/bin/chromium"
-# Without these Chromium hangs on this closed network (update, sync and GPU probes).
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -188,15 +178,15 @@ def ui_url(api_url: str) -> Iterator[str]:
 def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """Debian's Chromium through Playwright (never a browser Playwright downloads), with a
     fresh profile."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/ensure-chromium.sh (make test does)")
+    if not Path(EXECUTABLE).exists():
+        pytest.fail(f"{EXECUTABLE} is missing: run scripts/ensure-chromium.sh (make test does)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
             str(tmp_path_factory.mktemp("chromium-profile")),
-            executable_path=CHROMIUM,
-            args=CHROMIUM_ARGS,
+            executable_path=EXECUTABLE,
+            args=FLAGS,
             headless=True,
             accept_downloads=True,
             viewport={"width": 1280, "height": 900},
