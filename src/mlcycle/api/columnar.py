@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from mlcycle.api.requests import MAX_REPORTED_ERRORS, RequestError, bounds
+from mlcycle.api.requests import RequestError, bounds, problem, problems, refusal, too_many
 from mlcycle.model.predict import FeatureBatch
 
 ARROW = "application/vnd.apache.arrow.stream"
@@ -27,12 +27,8 @@ CSV = "text/csv"
 MEDIA_TYPES = (ARROW, CSV)
 
 
-def _error(status: int, message: str, field: str, kind: str, instance: int | None = None):
-    return RequestError(status, message, (_problem(instance, field, kind, message),))
-
-
 def _bad_body(what: str, detail: str) -> RequestError:
-    return _error(400, f"the body is not a valid {what}: {detail}", "body", "invalid_body")
+    return refusal(400, f"the body is not a valid {what}: {detail}", "body", "invalid_body")
 
 
 # --- Arrow IPC -----------------------------------------------------------------------------
@@ -86,7 +82,7 @@ def read_arrow(body: bytes, max_instances: int) -> Any:
         schema = pa.ipc.read_schema(first)
         for message in reader:
             if message.type == "dictionary":
-                raise _error(
+                raise refusal(
                     415,
                     "dictionary-encoded columns are not accepted: send text columns as strings",
                     "body",
@@ -96,7 +92,7 @@ def read_arrow(body: bytes, max_instances: int) -> Any:
                 raise ValueError(f"unexpected {message.type} message")
             count, compressed = batch_header(message.metadata.to_pybytes())
             if compressed:
-                raise _error(
+                raise refusal(
                     415,
                     "compressed Arrow bodies are not accepted: write the stream uncompressed",
                     "body",
@@ -162,8 +158,8 @@ def _not_numbers(body: bytes, schema: dict[str, Any]) -> RequestError:
         for row, value in enumerate(table.column(name).to_pylist()):
             if value is not None and not _is_number(value):
                 message = f"expected a number, got {value[:40]!r}"
-                errors.append(_problem(row, name, "float_parsing", message))
-    return _problems(errors) if errors else _bad_body("CSV file", "a cell could not be read")
+                errors.append(problem(row, name, "float_parsing", message))
+    return problems(errors) if errors else _bad_body("CSV file", "a cell could not be read")
 
 
 def _is_number(text: str) -> bool:
@@ -177,40 +173,19 @@ def _is_number(text: str) -> bool:
 # --- Checks shared by both -----------------------------------------------------------------
 
 
-def _problem(instance: int | None, field: str, kind: str, message: str) -> dict[str, Any]:
-    return {"instance": instance, "field": field, "type": kind, "message": message}
-
-
-def too_many(max_instances: int) -> RequestError:
-    message = f"too many instances: at most {max_instances} per request"
-    return RequestError(413, message, (_problem(None, "instances", "too_long", message),))
-
-
-def _problems(errors: list[dict[str, Any]]) -> RequestError:
-    more = len(errors) > MAX_REPORTED_ERRORS
-    return RequestError(
-        422,
-        f"{len(errors)} problem(s) in the request"
-        + (f"; the first {MAX_REPORTED_ERRORS} are listed" if more else ""),
-        tuple(errors[:MAX_REPORTED_ERRORS]),
-    )
-
-
 def _columns_problems(names: list[str], features: dict[str, Any], rows: int) -> list[dict]:
     errors = []
     if rows == 0:
-        errors.append(_problem(None, "instances", "too_short", "the body has no rows"))
+        errors.append(problem(None, "instances", "too_short", "the body has no rows"))
     for name in sorted({n for n in names if names.count(n) > 1}):
-        errors.append(_problem(None, name, "duplicate", "duplicate column"))
+        errors.append(problem(None, name, "duplicate", "duplicate column"))
     errors += [
-        _problem(None, n, "extra_forbidden", f"unknown field {n!r}")
+        problem(None, n, "extra_forbidden", f"unknown field {n!r}")
         for n in names
         if n not in features
     ]
     errors += [
-        _problem(None, n, "missing", f"feature {n!r} is missing")
-        for n in features
-        if n not in names
+        problem(None, n, "missing", f"feature {n!r} is missing") for n in features if n not in names
     ]
     return errors
 
@@ -229,7 +204,7 @@ def _numeric_block(table: Any, features: list[dict[str, Any]], errors: list) -> 
         kind = column.type
         if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_null(kind)):
             message = f"expected numbers, got a column of {kind}"
-            errors.append(_problem(None, feature["name"], "float_type", message))
+            errors.append(problem(None, feature["name"], "float_type", message))
             continue
         block[j] = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)  # null: NaN
         if column.null_count:
@@ -242,13 +217,13 @@ def _numeric_block(table: Any, features: list[dict[str, Any]], errors: list) -> 
         outside = finite & ((block < low[:, None]) | (block > high[:, None]))
     for j, row in zip(*np.nonzero(~finite & ~unknown), strict=True):
         message = "NaN and infinity are not accepted (leave the cell empty if unknown)"
-        errors.append(_problem(int(row), features[j]["name"], "finite_number", message))
+        errors.append(problem(int(row), features[j]["name"], "finite_number", message))
     for j, row in zip(*np.nonzero(outside), strict=True):
         message = (
             f"{block[j, row]:g} is far outside the training range "
             f"(accepted: {low[j]:g} to {high[j]:g})"
         )
-        errors.append(_problem(int(row), features[j]["name"], "out_of_range", message))
+        errors.append(problem(int(row), features[j]["name"], "out_of_range", message))
     return block.T
 
 
@@ -263,7 +238,7 @@ def _text_block(table: Any, features: list[dict[str, Any]], errors: list) -> np.
             pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind)
         ):
             message = f"expected text, got a column of {kind}"
-            errors.append(_problem(None, feature["name"], "string_type", message))
+            errors.append(problem(None, feature["name"], "string_type", message))
             continue
         block[:, j] = column.to_pylist()  # None stays None: unknown
     return block
@@ -276,7 +251,7 @@ def table_to_batch(table: Any, schema: dict[str, Any], max_instances: int) -> Fe
     features = {f["name"]: f for f in schema["features"]}
     errors = _columns_problems(table.column_names, features, table.num_rows)
     if errors:
-        raise _problems(errors)
+        raise problems(errors)
     numeric = [f for f in features.values() if f["type"] == "numeric"]
     text = [f for f in features.values() if f["type"] != "numeric"]
     batch = FeatureBatch(
@@ -286,7 +261,7 @@ def table_to_batch(table: Any, schema: dict[str, Any], max_instances: int) -> Fe
         _text_block(table, text, errors),
     )
     if errors:
-        raise _problems(errors)
+        raise problems(errors)
     return batch
 
 
@@ -319,7 +294,7 @@ def write_predictions(
     return sink.getvalue().to_pybytes()
 
 
-def media_type(content_type: str | None) -> str | None:
+def columnar_format(content_type: str | None) -> str | None:
     """The columnar format a Content-Type names, or None (the body is then read as JSON)."""
     value = (content_type or "").split(";", 1)[0].strip().lower()
     return value if value in MEDIA_TYPES else None

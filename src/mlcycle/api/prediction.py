@@ -17,17 +17,23 @@ import numpy as np
 from anyio import to_thread
 from pydantic_core import to_json
 
-from mlcycle.api import columnar
-from mlcycle.api.columnar import read_batch, write_predictions
+from mlcycle.api.columnar import columnar_format, read_batch, write_predictions
 from mlcycle.api.holder import ModelHolder
 from mlcycle.api.metrics import ApiMetrics
-from mlcycle.api.requests import MAX_REPORTED_ERRORS, RequestError, parse_instances, to_batch
+from mlcycle.api.requests import (
+    MAX_REPORTED_ERRORS,
+    RequestError,
+    parse_instances,
+    problem,
+    to_batch,
+)
 from mlcycle.model.predict import to_predictions
 
 # Bodies above this are validated and predicted in a worker thread, so one 10,000-row batch
 # does not hold up the single-row requests queued behind it on the event loop.
 THREAD_ABOVE_BYTES = 256 * 1024
 JSON_TYPE = "application/json"
+NOT_A_NUMBER = "the model's output is not a number for this instance"
 
 
 def no_model_message(holder: ModelHolder) -> str:
@@ -43,14 +49,7 @@ async def read_body(chunks: AsyncIterator[bytes], limit: int, declared: int | No
     too_big = RequestError(
         413,
         f"the body is larger than {limit} bytes",
-        (
-            {
-                "instance": None,
-                "field": "body",
-                "type": "too_large",
-                "message": f"at most {limit} bytes per request",
-            },
-        ),
+        (problem(None, "body", "too_large", f"at most {limit} bytes per request"),),
     )
     if declared is not None and declared > limit:
         raise too_big
@@ -107,15 +106,7 @@ def predict(
             RequestError(
                 422,
                 "the model cannot score these instances: values too extreme",
-                tuple(
-                    {
-                        "instance": r,
-                        "field": "instances",
-                        "type": "not_scorable",
-                        "message": "the model's output is not a number for this instance",
-                    }
-                    for r in rows
-                ),
+                tuple(problem(r, "instances", "not_scorable", NOT_A_NUMBER) for r in rows),
             )
         )
     classes = model.predictor.classes
@@ -175,7 +166,7 @@ class PredictEndpoint:
                 self.holder,
                 self.metrics,
                 body,
-                columnar.media_type(_header(headers, b"content-type")),
+                columnar_format(_header(headers, b"content-type")),
             )
         except RequestError as exc:
             answer = _refusal(exc)

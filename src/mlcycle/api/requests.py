@@ -46,6 +46,38 @@ class RequestError(Exception):
         return to_json(self.payload())
 
 
+def problem(instance: int | None, field: str, kind: str, message: str) -> dict[str, Any]:
+    """One entry of an error's `errors`: which instance (row) and field, what kind, and why."""
+    return {"instance": instance, "field": field, "type": kind, "message": message}
+
+
+def refusal(status: int, message: str, field: str = "", kind: str = "") -> RequestError:
+    """A refusal with one problem, saying `message`; with no field, no entry is listed."""
+    return RequestError(status, message, (problem(None, field, kind, message),) if field else ())
+
+
+def too_many(max_instances: int) -> RequestError:
+    return RequestError(
+        413,
+        f"too many instances: at most {max_instances} per request",
+        (problem(None, "instances", "too_long", f"at most {max_instances} instances per request"),),
+    )
+
+
+def problems(errors: list[dict[str, Any]]) -> RequestError:
+    """422 for every problem found, the first MAX_REPORTED_ERRORS listed."""
+    return RequestError(
+        422,
+        f"{len(errors)} problem(s) in the request"
+        + (
+            f"; the first {MAX_REPORTED_ERRORS} are listed"
+            if len(errors) > MAX_REPORTED_ERRORS
+            else ""
+        ),
+        tuple(errors[:MAX_REPORTED_ERRORS]),
+    )
+
+
 def _feature_type(feature: dict[str, Any]) -> Any:
     """A JSON number (or a string for categorical features); null means missing, and is imputed
     exactly as missing training values were. Strings are never coerced to numbers."""
@@ -114,7 +146,7 @@ def _describe(error: dict[str, Any], max_instances: int) -> dict[str, Any]:
     }.get(error["type"], error["msg"])
     if error["type"] == "missing" and field == "instances":
         message = "the body needs an 'instances' list"
-    return {"instance": instance, "field": field, "type": error["type"], "message": message}
+    return problem(instance, field, error["type"], message)
 
 
 def parse_instances(adapter: TypeAdapter, body: bytes, max_instances: int) -> list[dict[str, Any]]:
@@ -127,39 +159,11 @@ def parse_instances(adapter: TypeAdapter, body: bytes, max_instances: int) -> li
             raise RequestError(
                 400,
                 f"the body is not valid JSON: {errors[0]['msg']}",
-                (
-                    {
-                        "instance": None,
-                        "field": "body",
-                        "type": "json_invalid",
-                        "message": errors[0]["msg"],
-                    },
-                ),
+                (problem(None, "body", "json_invalid", errors[0]["msg"]),),
             ) from None
         if any(e["type"] == "too_long" and tuple(e["loc"]) == ("instances",) for e in errors):
-            raise RequestError(
-                413,
-                f"too many instances: at most {max_instances} per request",
-                (
-                    {
-                        "instance": None,
-                        "field": "instances",
-                        "type": "too_long",
-                        "message": f"at most {max_instances} instances per request",
-                    },
-                ),
-            ) from None
-        described = [_describe(e, max_instances) for e in errors]
-        raise RequestError(
-            422,
-            f"{len(described)} problem(s) in the request"
-            + (
-                f"; the first {MAX_REPORTED_ERRORS} are listed"
-                if len(described) > MAX_REPORTED_ERRORS
-                else ""
-            ),
-            tuple(described[:MAX_REPORTED_ERRORS]),
-        ) from None
+            raise too_many(max_instances) from None
+        raise problems([_describe(e, max_instances) for e in errors]) from None
     return parsed["instances"]
 
 

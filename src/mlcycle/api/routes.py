@@ -9,8 +9,7 @@ from anyio import to_thread
 from fastapi import APIRouter, Depends, Header, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from mlcycle.api import columnar
-from mlcycle.api.columnar import ARROW
+from mlcycle.api.columnar import ARROW, CSV, columnar_format
 from mlcycle.api.holder import ModelHolder, ServedModel
 from mlcycle.api.metrics import ApiMetrics
 from mlcycle.api.models import (
@@ -22,7 +21,7 @@ from mlcycle.api.models import (
     Status,
 )
 from mlcycle.api.prediction import no_model_message, predict_async, read_body
-from mlcycle.api.requests import RequestError
+from mlcycle.api.requests import RequestError, problem, refusal
 from mlcycle.api.settings import ApiSettings
 from mlcycle.model.registry import REPORT_FILE
 
@@ -31,7 +30,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 413, 422, 503)
 }
 COLUMNAR = {
-    "text/csv": {"schema": {"type": "string"}},
+    CSV: {"schema": {"type": "string"}},
     ARROW: {"schema": {"type": "string", "format": "binary"}},
 }
 PREDICT_BODY = {
@@ -45,11 +44,6 @@ PREDICT_BODY = {
 }
 
 
-def api_error(status: int, message: str, field: str = "", kind: str = "") -> RequestError:
-    errors = ({"instance": None, "field": field, "type": kind, "message": message},)
-    return RequestError(status, message, errors if field else ())
-
-
 def get_holder(request: Request) -> ModelHolder:
     return request.app.state.holder
 
@@ -61,7 +55,7 @@ def get_settings(request: Request) -> ApiSettings:
 def served_model(holder: Annotated[ModelHolder, Depends(get_holder)]) -> ServedModel:
     model = holder.current
     if model is None:
-        raise api_error(503, no_model_message(holder))
+        raise refusal(503, no_model_message(holder))
     return model
 
 
@@ -142,7 +136,7 @@ def artifact(name: str, model: Model, holder: Holder) -> Response:
     """An evaluation image of the champion: `roc_curve.png` or `confusion_matrix.png`."""
     images = [a for a in model.metadata.get("artifacts", []) if a.endswith(tuple(IMAGE_TYPES))]
     if name not in images:  # only names the registry lists: never a path from the request
-        raise api_error(404, f"no artifact {name!r}; available: {images}", "name", "not_found")
+        raise refusal(404, f"no artifact {name!r}; available: {images}", "name", "not_found")
     data = holder.registry.read_artifact(model.version, name)
     return Response(data, media_type=IMAGE_TYPES["." + name.rsplit(".", 1)[-1]])
 
@@ -157,7 +151,7 @@ def report(model: Model, holder: Holder) -> Response:
     """The champion's model report: one self-contained HTML page (data, validation, training,
     test metrics and plots, the gate's decision, lineage)."""
     if REPORT_FILE not in model.metadata.get("artifacts", []):
-        raise api_error(404, f"version {model.version} has no report", "", "not_found")
+        raise refusal(404, f"version {model.version} has no report", "", "not_found")
     data = holder.registry.read_artifact(model.version, REPORT_FILE)
     return Response(data, media_type="text/html; charset=utf-8")
 
@@ -168,7 +162,7 @@ def require_admin(
 ) -> None:
     token = settings.admin_token.get_secret_value() if settings.admin_token else ""
     if not token:
-        raise api_error(
+        raise refusal(
             403,
             "reload is disabled: no MLCYCLE_ADMIN_TOKEN is configured",
             "Authorization",
@@ -179,17 +173,10 @@ def require_admin(
         raise RequestError(
             401,
             "send Authorization: Bearer <MLCYCLE_ADMIN_TOKEN>",
-            (
-                {
-                    "instance": None,
-                    "field": "Authorization",
-                    "type": "missing",
-                    "message": "a bearer token is required",
-                },
-            ),
+            (problem(None, "Authorization", "missing", "a bearer token is required"),),
         )
     if not secrets.compare_digest(given.encode(), token.encode()):
-        raise api_error(403, "wrong admin token", "Authorization", "forbidden")
+        raise refusal(403, "wrong admin token", "Authorization", "forbidden")
 
 
 @router.post(
@@ -240,7 +227,7 @@ async def predict(request: Request) -> Response:
     except RequestError as exc:
         return Response(exc.payload_json(), status_code=exc.status, media_type="application/json")
     answer = await predict_async(
-        state.holder, state.metrics, body, columnar.media_type(request.headers.get("content-type"))
+        state.holder, state.metrics, body, columnar_format(request.headers.get("content-type"))
     )
     headers = {"x-model-version": answer.model_version} if answer.model_version else None
     return Response(answer.body, answer.status, headers, answer.media_type)
