@@ -6,7 +6,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-EXTRAS := api,ui,cloud,dev
+EXTRAS := api,ui,cloud,export,dev
 PYTEST_ARGS ?=
 # Only the folders that exist (bench/ may not, on a fresh branch): ruff fails on a missing path.
 LINT_PATHS := $(wildcard src tests bench scripts)
@@ -16,9 +16,12 @@ LINT_PATHS := $(wildcard src tests bench scripts)
 help: ## List every target with its purpose
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
+# uv (pinned in constraints.txt like everything else) installs the lock in seconds where pip
+# takes minutes; it prints what it installs.
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --constraint constraints.txt --editable '.[$(EXTRAS)]'
+	$(BIN)/pip install --quiet --constraint constraints.txt uv
+	$(BIN)/uv pip install --python $(BIN)/python --constraint constraints.txt --editable '.[$(EXTRAS)]'
 	@touch $(STAMP)
 
 install: $(STAMP) ## Create .venv/ and install mlcycle with its dev tools (pinned by constraints.txt)
