@@ -135,6 +135,9 @@ def _runner(containers: Containers | None, root: str) -> Any:
         return kfp.local.SubprocessRunner(use_venv=False)
     import docker.types
 
+    from mlcycle.pipeline import kfp_docker
+
+    kfp_docker.install()
     mounts = []
     if storage.is_local(root):
         mounts.append(docker.types.Mount(root, root, type="bind"))
