@@ -93,9 +93,12 @@ CMD ["run"]
 FROM runtime AS ui
 COPY --from=build-ui /opt/venv /opt/venv
 USER 10001:10001
+# Cloud Run sets PORT (it must be obeyed: a fixed --port here once ignored it); 8080 when
+# nothing does, as under docker compose.
+ENV PORT=8080
 EXPOSE 8080
 ENTRYPOINT ["mlcycle"]
-CMD ["ui", "--host", "0.0.0.0", "--port", "8080"]
+CMD ["ui", "--host", "0.0.0.0"]
 
 # Last, so that a plain `docker build .` gives the API.
 FROM runtime AS api

@@ -50,5 +50,11 @@ for target in "${targets[@]}"; do
   entries+=("\"$target\": {\"image\": \"$tag\", \"built\": $built, \"build_seconds\": $seconds, \"size_bytes\": $size}")
 done
 podman image prune --force >/dev/null 2>&1 || true
-(IFS=,; echo "{${entries[*]}}") | python3 -m json.tool >"$out/images.json"
-cat "$out/images.json"
+# Merged into what earlier builds recorded, so that building one target keeps the others.
+(IFS=,; echo "{${entries[*]}}") | python3 -c '
+import json, pathlib, sys
+path = pathlib.Path(sys.argv[1])
+found = json.loads(path.read_text()) if path.exists() else {}
+found.update(json.load(sys.stdin))
+path.write_text(json.dumps(found, indent=2) + "\n")
+print(path.read_text(), end="")' "$out/images.json"

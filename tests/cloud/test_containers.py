@@ -152,7 +152,8 @@ def test_every_target_starts_the_mlcycle_command(target: str) -> None:
 def test_api_and_ui_listen_on_all_interfaces_on_8080() -> None:
     api, ui = json.loads(STAGES["api"].all("CMD")[0]), json.loads(STAGES["ui"].all("CMD")[0])
     assert api[api.index("--host") + 1] == "0.0.0.0"  # the port comes from PORT/AIP_HTTP_PORT
-    assert ui[ui.index("--host") + 1] == "0.0.0.0" and ui[ui.index("--port") + 1] == "8080"
+    assert ui[ui.index("--host") + 1] == "0.0.0.0" and "--port" not in ui  # PORT decides
+    assert "PORT=8080" in STAGES["ui"].all("ENV")
     assert STAGES["api"].all("EXPOSE") == ["8080"] == STAGES["ui"].all("EXPOSE")
 
 
