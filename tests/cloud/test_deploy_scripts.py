@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from cloudbuild_rules import build_values, substitute
 
 REPO = Path(__file__).resolve().parents[2]
 BOOTSTRAP = REPO / "deploy" / "gcp" / "bootstrap.sh"
@@ -314,18 +315,18 @@ def _shapes(cmds: list[list[str]]) -> list[list[str]]:
 
 def cloudbuild_gcloud_commands() -> list[list[str]]:
     """The gcloud commands the Cloud Build steps run, with substitutions filled in as
-    Cloud Build would (defaults, built-ins) and the scripts' own variables given values."""
-    values = {"PROJECT_ID": PROJECT, "SHORT_SHA": "abc1234"}
-    shell = {"image": f"{REGION}-docker.pkg.dev/{PROJECT}/mlcycle/mlcycle-pipeline"}
+    Cloud Build would (defaults, built-ins) and the scripts' variables given the values the
+    steps' `env` sets."""
+    built_ins = {"PROJECT_ID": PROJECT, "SHORT_SHA": "abc1234", "COMMIT_SHA": "abc1234" * 5}
     out = []
     for path in sorted((REPO / "deploy" / "cloudbuild").glob("*.yaml")):
         config = yaml.safe_load(path.read_text())
-        subs = {**values, **config.get("substitutions", {}), "_REGION": REGION}
+        subs = build_values(config, {"_REGION": REGION}, built_ins)
         for step in config["steps"]:
-            text = " ".join(step.get("args", [])).replace("\\\n", " ")
-            text = re.sub(r"\$\$\{?(\w+)\}?", lambda m: shell.get(m.group(1), m.group(0)), text)
+            env = dict(substitute(e, subs).split("=", 1) for e in step.get("env", []))
+            text = substitute(" ".join(step.get("args", [])).replace("\\\n", " "), subs)
             text = re.sub(
-                r"\$\{?(\w+)\}?", lambda m, subs=subs: subs.get(m.group(1), m.group(0)), text
+                r"\$\{?(\w+)\}?", lambda m, env=env: env.get(m.group(1), m.group(0)), text
             )
             for line in text.splitlines():
                 before, found, command = line.partition("gcloud ")
