@@ -138,6 +138,10 @@ def test_pr_lints_tests_and_compiles_without_pushing_or_deploying() -> None:
     assert "make compile" in scripts
     assert not any("push" in s or "deploy" in s for s in scripts)
     assert "images" not in pr
+    # Its account (mlcycle-pr) may write logs and nothing else: no secret, no Google API.
+    assert "availableSecrets" not in pr
+    assert not any("gcloud" in s for s in scripts)
+    assert not any("secretEnv" in step for step in pr["steps"])
 
 
 def test_main_deploys_only_tested_code_after_a_successful_training_run() -> None:
