@@ -61,10 +61,14 @@ case $service in
     ;;
   ui)
     [[ $api_url == https://* ]] || { echo "ui: --api-url https://... is required" >&2; exit 2; }
+    # Every instance signs sessions and CSRF tokens with the same key (Secret Manager,
+    # made by deploy/gcp/bootstrap.sh): without it each instance would make its own, and a
+    # form one instance served would be refused by another.
     run gcloud run deploy mlcycle-ui "${common[@]}" \
       --service-account "mlcycle-ui@${project}.iam.gserviceaccount.com" \
       --cpu 1 --memory 512Mi --concurrency 40 --max-instances 3 --timeout 60 \
-      --set-env-vars "MLCYCLE_API_URL=${api_url}"
+      --set-env-vars "MLCYCLE_API_URL=${api_url}" \
+      --set-secrets "MLCYCLE_UI_SECRET_KEY=mlcycle-ui-secret-key:latest"
     ;;
   *) echo "unknown service: $service (api or ui)" >&2; usage ;;
 esac

@@ -40,12 +40,14 @@ GITHUB_URI=${GITHUB_URI:-}
 CONNECTION=${CONNECTION:-mlcycle-github}
 
 TOPIC=mlcycle-incoming
-SECRET=mlcycle-admin-token
+SECRET=mlcycle-admin-token       # the API's admin token
+UI_SECRET=mlcycle-ui-secret-key  # the UI's session/CSRF key: one for every UI instance
 sa_email() { echo "mlcycle-$1@${PROJECT}.iam.gserviceaccount.com"; }
 PIPELINE_SA=$(sa_email pipeline) # runs the Vertex AI pipeline steps
-BUILD_SA=$(sa_email build)       # runs the Cloud Build builds: test, push, submit, deploy
+BUILD_SA=$(sa_email build)       # runs main's and the data trigger's builds: push, submit, deploy
+PR_SA=$(sa_email pr)             # runs pull-request builds: the PR's own code, so nothing more
 API_SA=$(sa_email api)           # the API on Cloud Run: reads the registry
-UI_SA=$(sa_email ui)             # the UI on Cloud Run: needs no Google API at all
+UI_SA=$(sa_email ui)             # the UI on Cloud Run: reads its key, no other Google API
 
 say() { printf '\n== %s\n' "$*"; }
 
@@ -97,21 +99,29 @@ exists gcloud artifacts repositories describe "$REPOSITORY" --project "$PROJECT"
     --location "$REGION" --repository-format docker --description "mlcycle images"
 
 say "Service accounts"
-for name in pipeline build api ui; do
+for name in pipeline build pr api ui; do
   exists gcloud iam service-accounts describe "$(sa_email "$name")" --project "$PROJECT" ||
     run gcloud iam service-accounts create "mlcycle-$name" --project "$PROJECT" \
       --display-name "mlcycle $name"
 done
 
+# A secret holding 32 random bytes (hex), made once: through a private file, never on a
+# command line or in the output.
+random_secret() {
+  exists gcloud secrets describe "$1" --project "$PROJECT" && return 0
+  secret_file=$(mktemp)
+  trap 'rm -f "$secret_file"' EXIT
+  od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$secret_file"
+  run gcloud secrets create "$1" --project "$PROJECT" \
+    --replication-policy automatic --data-file "$secret_file"
+  rm -f "$secret_file"
+}
 say "Admin token in Secret Manager ($SECRET; read it with: gcloud secrets versions access latest --secret $SECRET --project $PROJECT)"
-if ! exists gcloud secrets describe "$SECRET" --project "$PROJECT"; then
-  # A random token, through a private file: never on a command line or in the output.
-  token_file=$(mktemp)
-  trap 'rm -f "$token_file"' EXIT
-  od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$token_file"
-  run gcloud secrets create "$SECRET" --project "$PROJECT" \
-    --replication-policy automatic --data-file "$token_file"
-fi
+random_secret "$SECRET"
+# Flask signs sessions and CSRF tokens with it: every UI instance must share one key, or a
+# form served by one instance is refused by the next.
+say "UI key in Secret Manager ($UI_SECRET)"
+random_secret "$UI_SECRET"
 
 say "Roles: least privilege, granted on the resource where possible"
 project_role() {
@@ -140,10 +150,16 @@ for target in "$PIPELINE_SA" "$API_SA" "$UI_SA"; do
   run gcloud iam service-accounts add-iam-policy-binding "$target" --project "$PROJECT" \
     --member "serviceAccount:$BUILD_SA" --role roles/iam.serviceAccountUser
 done
-# The API reads the registry and its admin token; nothing else.
+# The API reads the registry and its admin token; the UI its key; nothing else.
 bucket_role "$API_SA" roles/storage.objectViewer
 run gcloud secrets add-iam-policy-binding "$SECRET" --project "$PROJECT" \
   --member "serviceAccount:$API_SA" --role roles/secretmanager.secretAccessor
+run gcloud secrets add-iam-policy-binding "$UI_SECRET" --project "$PROJECT" \
+  --member "serviceAccount:$UI_SA" --role roles/secretmanager.secretAccessor
+# Pull-request builds run the PR's code (its tests, its Makefile): they get build logs and
+# nothing else, so a PR cannot push an image, deploy, start a run, act as another account
+# or read a secret. Their images are built and thrown away.
+project_role "$PR_SA" roles/logging.logWriter
 
 say "New data -> Pub/Sub: OBJECT_FINALIZE under gs://$BUCKET/$PREFIX/data/incoming/ -> topic $TOPIC"
 exists gcloud pubsub topics describe "$TOPIC" --project "$PROJECT" ||
@@ -198,31 +214,37 @@ exists gcloud builds repositories describe "$repo_name" --project "$PROJECT" \
 
 repository="projects/$PROJECT/locations/$REGION/connections/$CONNECTION/repositories/$repo_name"
 build_sa="projects/$PROJECT/serviceAccounts/$BUILD_SA"
+pr_sa="projects/$PROJECT/serviceAccounts/$PR_SA"
 settings="_REGION=$REGION,_BUCKET=$BUCKET,_PREFIX=$PREFIX,_REPOSITORY=$REPOSITORY"
 
 trigger_missing() {
   ! exists gcloud builds triggers describe "$1" --project "$PROJECT" --region "$REGION"
 }
-# Pull requests into main: lint, tests, compile, image builds. (Contributors outside the
-# repository need a maintainer's /gcbrun comment: Cloud Build's default comment control.)
+# Pull requests into main: lint, tests, compile, image builds, as the unprivileged PR
+# account. Comment control, set explicitly (gcloud's default, COMMENTS_ENABLED, holds every
+# PR until someone comments): PRs from the repository's owners and collaborators, who can
+# push to it anyway, build at once; a PR from anyone else runs only after an owner or
+# collaborator has read it and commented /gcbrun, so a stranger's code never runs unread.
 trigger_missing mlcycle-pr &&
   run gcloud builds triggers create github --name mlcycle-pr --project "$PROJECT" \
     --region "$REGION" --repository "$repository" --pull-request-pattern '^main$' \
-    --build-config deploy/cloudbuild/pr.yaml --service-account "$build_sa"
+    --comment-control COMMENTS_ENABLED_FOR_EXTERNAL_CONTRIBUTORS_ONLY \
+    --build-config deploy/cloudbuild/pr.yaml --service-account "$pr_sa"
 # Push to main: tests, images, train on Vertex AI, deploy API and UI.
 trigger_missing mlcycle-main &&
   run gcloud builds triggers create github --name mlcycle-main --project "$PROJECT" \
     --region "$REGION" --repository "$repository" --branch-pattern '^main$' \
     --build-config deploy/cloudbuild/main.yaml --service-account "$build_sa" \
     --substitutions "$settings"
-# New data: the notification's attributes become substitutions; the filter keeps only
-# finalized objects under the incoming prefix (the notification already does: belt and braces).
+# New data: the notification's attributes become substitutions (the uploader chooses the
+# object's name: retrain.yaml never hands them to a shell); the filter keeps only finalized
+# objects under the incoming prefix (the notification already does: belt and braces).
 trigger_missing mlcycle-retrain &&
   run gcloud builds triggers create pubsub --name mlcycle-retrain --project "$PROJECT" \
     --region "$REGION" --topic "projects/$PROJECT/topics/$TOPIC" \
     --repository "$repository" --branch main \
     --build-config deploy/cloudbuild/retrain.yaml --service-account "$build_sa" \
-    --substitutions "$settings,_EVENT_TYPE=\$(body.message.attributes.eventType),_BUCKET_ID=\$(body.message.attributes.bucketId),_OBJECT_ID=\$(body.message.attributes.objectId)" \
+    --substitutions "$settings,_EVENT_TYPE=\$(body.message.attributes.eventType),_BUCKET_ID=\$(body.message.attributes.bucketId),_OBJECT_ID=\$(body.message.attributes.objectId),_OBJECT_GENERATION=\$(body.message.attributes.objectGeneration)" \
     --subscription-filter "_EVENT_TYPE == \"OBJECT_FINALIZE\" && _OBJECT_ID.matches(\"^$PREFIX/data/incoming/\")"
 
 cat <<EOF

@@ -491,6 +491,85 @@ def submit(
     console.print(f"{'finished' if wait else 'submitted'}: {job.resource_name}")
 
 
+# -- settle ---------------------------------------------------------------------------------
+
+
+@app.command()
+def settle(
+    upload: Annotated[
+        str,
+        typer.Argument(
+            help="The uploaded file, as its bucket notification names it: gs://BUCKET/OBJECT "
+            "(or a local path).",
+            show_default=False,
+        ),
+    ],
+    root: RootOption = None,
+    seconds: Annotated[
+        float,
+        typer.Option("--seconds", min=0.0, help="How long to wait for more uploads first."),
+    ] = 60.0,
+    event_type: Annotated[
+        str,
+        typer.Option(
+            "--event-type",
+            help="The notification's eventType; only OBJECT_FINALIZE (a new or replaced "
+            "object) retrains.",
+        ),
+    ] = "OBJECT_FINALIZE",
+    generation: Annotated[
+        str | None,
+        typer.Option(
+            "--generation",
+            help="The notification's objectGeneration: if the object was overwritten since, "
+            "the newer version's build retrains instead. Empty: not checked.",
+            show_default=False,
+        ),
+    ] = None,
+    mark: Annotated[
+        Path | None,
+        typer.Option(
+            "--mark",
+            help="Write this file (holding UPLOAD) when UPLOAD is the one to retrain on, and "
+            "only then: later build steps test for it.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Wait for a burst of uploads to settle, then say whether UPLOAD is the one to retrain on.
+
+    The data trigger starts one build per uploaded file, and each build runs this first.
+
+    After --seconds it lists <root>/data/incoming/: UPLOAD retrains only if it is the newest file.
+
+    Newest means the latest update time, ties broken by name: a burst retrains once, on all.
+
+    An upload that is gone, hidden, or outside the incoming folder retrains nothing.
+
+    Exits 0 either way; --mark (and the line it prints) tell the two outcomes apart.
+    """
+    from mlcycle import storage
+    from mlcycle.trigger import settle as settle_upload
+
+    bucket, _, name = upload.partition("://")[2].partition("/")
+    if not upload or ("://" in upload and not (bucket and name)):
+        # A manual build that named no upload: _BUCKET_ID and _OBJECT_ID were left empty.
+        raise _fail(f"name the uploaded file as gs://BUCKET/OBJECT, got {upload!r}", code=2)
+    settings = get_settings(root=root)
+    decision = settle_upload(
+        upload,
+        storage.normalize(settings.root),
+        seconds,
+        event_type=event_type,
+        generation=generation or None,
+    )
+    # Text, not markup: object names are the uploader's and may hold brackets.
+    verdict = ("retrain", "bold green") if decision.retrain else ("no run", "yellow")
+    console.print(Text.assemble(verdict, ": ", upload, f": {decision.reason}"), soft_wrap=True)
+    if decision.retrain and mark is not None:
+        mark.write_text(upload + "\n")
+
+
 # -- watch ----------------------------------------------------------------------------------
 
 

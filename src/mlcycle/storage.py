@@ -26,6 +26,7 @@ class FileInfo:
     name: str  # relative to the listed folder
     size: int
     modified: str
+    generation: str = ""  # a GCS object's generation (changes on overwrite); "" for local files
 
 
 def is_local(uri: str) -> bool:
@@ -130,6 +131,7 @@ def list_files(uri: str, suffixes: tuple[str, ...] = ()) -> list[FileInfo]:
                 name=name,
                 size=int(info.get("size") or 0),
                 modified=str(modified),
+                generation=str(info.get("generation") or ""),
             )
         )
     return out

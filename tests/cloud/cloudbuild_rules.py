@@ -8,6 +8,7 @@ time. These rules follow Cloud Build's documented behaviour.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 # The fields of a Build that a config file may set.
@@ -59,6 +60,48 @@ def referenced(text: str) -> set[str]:
     return {m.group(1) or m.group(2) for m in _TOKEN.finditer(text) if m.group(0) != "$$"}
 
 
+def substitute(text: str, values: Mapping[str, str]) -> str:
+    """`text` as a build step receives it: `$NAME` and `${NAME}` replaced by their values in
+    one pass (a value is never scanned again), `$$` by `$`. KeyError for an unknown name:
+    Cloud Build refuses such a build."""
+
+    def one(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        return values[match.group(1) or match.group(2)]
+
+    return _TOKEN.sub(one, text)
+
+
+def build_values(
+    config: dict[str, Any], given: Mapping[str, str], built_ins: Mapping[str, str]
+) -> dict[str, str]:
+    """Every substitution a build of `config` sees: the built-ins, then the config's defaults
+    overridden by `given` (a trigger's or `--substitutions`). With dynamicSubstitutions a
+    default may use built-ins. Given values are taken as they come."""
+    dynamic = config.get("options", {}).get("dynamicSubstitutions", False)
+    values = dict(built_ins)
+    for key, default in (config.get("substitutions") or {}).items():
+        values[key] = substitute(str(default), built_ins) if dynamic else str(default)
+    values.update(given)
+    return values
+
+
+SHELLS = {"bash", "sh", "/bin/bash", "/bin/sh"}
+
+
+def shell_script(step: dict[str, Any]) -> str | None:
+    """The script a step hands to a shell (`bash -c SCRIPT`), or None."""
+    command = [step["entrypoint"], *step.get("args", [])] if "entrypoint" in step else []
+    command = command or list(step.get("args", []))
+    if not command or command[0] not in SHELLS:
+        return None
+    for i, word in enumerate(command[1:-1], start=1):
+        if re.fullmatch(r"-[a-z]*c[a-z]*", word):
+            return command[i + 1]
+    return None
+
+
 def _strings(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value]
@@ -88,6 +131,15 @@ def problems(config: dict[str, Any]) -> list[str]:
                 if dep != "-" and dep not in ids:
                     found.append(f"step {label} waits for unknown or later step {dep!r}")
             ids.add(step["id"])
+        # A substitution pasted into a script is parsed as shell code: an object named
+        # `x$(touch pwned).csv` would run. Values go through `env`, read as "$$VAR".
+        script = shell_script(step)
+        if script is not None and (pasted := referenced(script)):
+            names = ", ".join(f"${n}" for n in sorted(pasted))
+            found.append(
+                f"step {label} pastes {names} into a shell script: pass it through env "
+                'and quote it as "$$VAR"'
+            )
         secrets = {s["env"] for s in config.get("availableSecrets", {}).get("secretManager", [])}
         for name in step.get("secretEnv", []):
             if name not in secrets:

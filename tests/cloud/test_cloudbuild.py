@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from cloudbuild_rules import depends_on, problems, referenced
+from cloudbuild_rules import build_values, depends_on, problems, referenced, substitute
 
 REPO = Path(__file__).resolve().parents[2]
 CLOUDBUILD = REPO / "deploy" / "cloudbuild"
@@ -85,6 +85,11 @@ def test_rules_accept_a_good_config() -> None:
         ({"substitutions": {"_X": "${PROJECT_ID}"}}, "without dynamicSubstitutions"),
         ({"options": {}}, "options.logging"),
         ({"steps": [{"name": "u", "args": ["$_X"], "secretEnv": ["TOKEN"]}]}, "availableSecrets"),
+        (
+            {"steps": [{"name": "u", "entrypoint": "bash", "args": ["-c", "echo ${_X}"]}]},
+            "pastes $_X into a shell script",
+        ),
+        ({"steps": [{"name": "u", "args": ["sh", "-ec", "echo $_X"]}]}, "into a shell script"),
     ],
 )
 def test_rules_catch_each_mistake(change: dict, complaint: str) -> None:
@@ -94,6 +99,32 @@ def test_rules_catch_each_mistake(change: dict, complaint: str) -> None:
 
 def test_escaped_dollars_are_not_substitutions() -> None:
     assert referenced("$$x $$(cat f) ${_A} $B $$$C") == {"_A", "B", "C"}
+
+
+def test_substitution_is_one_pass_and_unescapes_dollars() -> None:
+    values = {"_A": "x$(touch p)`id`$B", "B": "b"}
+    assert substitute("$$x ${_A} $B-$$$B", values) == "$x x$(touch p)`id`$B b-$b"
+    with pytest.raises(KeyError):
+        substitute("$HOME", values)
+
+
+def test_a_build_sees_defaults_overridden_by_the_trigger() -> None:
+    config = {
+        "substitutions": {"_BUCKET": "${PROJECT_ID}-data", "_X": "d"},
+        "options": {"dynamicSubstitutions": True},
+    }
+    values = build_values(config, {"_X": "$PROJECT_ID"}, {"PROJECT_ID": "p"})
+    assert values == {"PROJECT_ID": "p", "_BUCKET": "p-data", "_X": "$PROJECT_ID"}
+
+
+def test_a_script_with_env_and_quoted_variables_passes() -> None:
+    ok = {
+        "name": "u",
+        "entrypoint": "bash",
+        "env": ["X=$_X"],
+        "args": ["-c", 'echo "$$X"'],
+    }
+    assert problems({**GOOD, "steps": [ok]}) == []
 
 
 # -- what each pipeline does ---------------------------------------------------------------
@@ -107,6 +138,10 @@ def test_pr_lints_tests_and_compiles_without_pushing_or_deploying() -> None:
     assert "make compile" in scripts
     assert not any("push" in s or "deploy" in s for s in scripts)
     assert "images" not in pr
+    # Its account (mlcycle-pr) may write logs and nothing else: no secret, no Google API.
+    assert "availableSecrets" not in pr
+    assert not any("gcloud" in s for s in scripts)
+    assert not any("secretEnv" in step for step in pr["steps"])
 
 
 def test_main_deploys_only_tested_code_after_a_successful_training_run() -> None:
@@ -164,4 +199,33 @@ def test_retrain_submits_the_pipeline_pinned_to_a_digest_and_deploys_nothing() -
     assert "@$$digest" in script(step(retrain, "resolve-image"))
     assert not any("deploy" in script(s) for s in retrain["steps"])
     # The Pub/Sub trigger maps the notification's attributes onto these.
-    assert {"_EVENT_TYPE", "_BUCKET_ID", "_OBJECT_ID"} <= set(retrain["substitutions"])
+    assert set(retrain["substitutions"]) >= UPLOADER
+
+
+# The notification's values: whatever the uploader named the object.
+UPLOADER = {"_EVENT_TYPE", "_BUCKET_ID", "_OBJECT_ID", "_OBJECT_GENERATION"}
+
+
+def test_retrain_hands_the_uploaders_values_to_mlcycle_alone() -> None:
+    # Exec-style arguments of a program that is no shell: nothing parses them as code. (The
+    # general rule, that no script holds a substitution, is in cloudbuild_rules.problems.)
+    for s in load("retrain.yaml")["steps"]:
+        if referenced(" ".join([*s.get("args", []), *s.get("env", [])])) & UPLOADER:
+            assert s["entrypoint"] == "mlcycle", s["id"]
+
+
+def test_retrain_settles_first_and_every_later_step_obeys_it() -> None:
+    retrain = load("retrain.yaml")
+    first, *later = retrain["steps"]
+    assert first["id"] == "settle" and first["entrypoint"] == "mlcycle"
+    args = first["args"]
+    assert args[:2] == ["settle", "gs://${_BUCKET_ID}/${_OBJECT_ID}"]  # one argument
+    assert "--event-type=${_EVENT_TYPE}" in args
+    assert "--generation=${_OBJECT_GENERATION}" in args
+    assert "--root=gs://${_BUCKET}/${_PREFIX}" in args
+    assert "--seconds=${_SETTLE_SECONDS}" in args
+    assert args[args.index("--mark") + 1] == "/workspace/retrain"
+    assert int(retrain["substitutions"]["_SETTLE_SECONDS"]) >= 30
+    for s in later:  # no waitFor: each waits for the steps before it
+        assert "waitFor" not in s
+        assert script(s).split("\n")[1].startswith("[[ -e /workspace/retrain ]] || {"), s["id"]

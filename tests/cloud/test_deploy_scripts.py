@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from cloudbuild_rules import build_values, substitute
 
 REPO = Path(__file__).resolve().parents[2]
 BOOTSTRAP = REPO / "deploy" / "gcp" / "bootstrap.sh"
@@ -134,17 +135,18 @@ def test_bootstrap_creates_bucket_repository_accounts_secret_and_topic(
     (repo,) = find(bootstrap, "gcloud", "artifacts", "repositories", "create")
     assert repo[4] == "mlcycle" and flag(repo, "--repository-format") == "docker"
     accounts = {c[4] for c in find(bootstrap, "gcloud", "iam", "service-accounts", "create")}
-    assert accounts == {"mlcycle-pipeline", "mlcycle-build", "mlcycle-api", "mlcycle-ui"}
-    (secret,) = find(bootstrap, "gcloud", "secrets", "create")
-    assert secret[3] == "mlcycle-admin-token"
+    assert accounts == {f"mlcycle-{n}" for n in ("pipeline", "build", "pr", "api", "ui")}
+    secrets = {c[3] for c in find(bootstrap, "gcloud", "secrets", "create")}
+    assert secrets == {"mlcycle-admin-token", "mlcycle-ui-secret-key"}
     (topic,) = find(bootstrap, "gcloud", "pubsub", "topics", "create")
     assert topic[4] == "mlcycle-incoming"
 
 
-def test_bootstrap_grants_least_privilege_roles(bootstrap: list[list[str]]) -> None:
-    def sa(name: str) -> str:
-        return f"mlcycle-{name}@{PROJECT}.iam.gserviceaccount.com"
+def sa(name: str) -> str:
+    return f"mlcycle-{name}@{PROJECT}.iam.gserviceaccount.com"
 
+
+def test_bootstrap_grants_least_privilege_roles(bootstrap: list[list[str]]) -> None:
     bucket = f"storage buckets add-iam-policy-binding gs://{PROJECT}-mlcycle"
     assert grants(bootstrap, sa("pipeline")) == {
         (f"projects add-iam-policy-binding {PROJECT}", "roles/aiplatform.user"),
@@ -157,7 +159,12 @@ def test_bootstrap_grants_least_privilege_roles(bootstrap: list[list[str]]) -> N
             "roles/secretmanager.secretAccessor",
         ),
     }
-    assert grants(bootstrap, sa("ui")) == set()
+    assert grants(bootstrap, sa("ui")) == {
+        (
+            "secrets add-iam-policy-binding mlcycle-ui-secret-key",
+            "roles/secretmanager.secretAccessor",
+        ),
+    }
     build = grants(bootstrap, sa("build"))
     # The builder may act as exactly the three runtime accounts, not as any account.
     acts_as = {res.split()[-1] for res, role in build if role == "roles/iam.serviceAccountUser"}
@@ -169,6 +176,20 @@ def test_bootstrap_grants_least_privilege_roles(bootstrap: list[list[str]]) -> N
     )
     every_role = {flag(c, "--role") for c in bootstrap if "--role" in c}
     assert not every_role & {"roles/owner", "roles/editor", "roles/storage.admin"}
+
+
+def test_pull_request_builds_can_write_logs_and_nothing_else(bootstrap: list[list[str]]) -> None:
+    """pr.yaml runs the PR's own code: its account must not be able to push an image (the
+    `latest` the data trigger trains with), deploy, submit a run, act as another account or
+    read a secret."""
+    pr = grants(bootstrap, sa("pr"))
+    assert pr == {(f"projects add-iam-policy-binding {PROJECT}", "roles/logging.logWriter")}
+    forbidden = re.compile(
+        r"artifactregistry\.(writer|admin|repoAdmin)|run\.|aiplatform\.|secretmanager\."
+        r"|iam\.serviceAccount(User|TokenCreator|Admin)|storage\.|owner|editor|cloudbuild\."
+    )
+    # Should the exact set above ever grow, these must still never appear.
+    assert not [role for _, role in pr if forbidden.search(role)]
 
 
 def test_bootstrap_notifies_only_for_the_incoming_prefix(bootstrap: list[list[str]]) -> None:
@@ -192,14 +213,20 @@ def test_bootstrap_creates_the_three_triggers(bootstrap: list[list[str]]) -> Non
     assert main[4] == "github" and flag(main, "--branch-pattern") == "^main$"
     assert retrain[4] == "pubsub"
     assert flag(retrain, "--topic") == f"projects/{PROJECT}/topics/mlcycle-incoming"
-    build_sa = f"projects/{PROJECT}/serviceAccounts/mlcycle-build@{PROJECT}.iam.gserviceaccount.com"
+    account = f"projects/{PROJECT}/serviceAccounts/{{}}"
+    for trigger in (main, retrain):
+        assert flag(trigger, "--service-account") == account.format(sa("build"))
+    assert flag(pr, "--service-account") == account.format(sa("pr"))
+    # Explicit (gcloud's default holds every PR for a comment): collaborators' PRs build at
+    # once, anyone else's after an owner or collaborator comments /gcbrun.
+    assert flag(pr, "--comment-control") == "COMMENTS_ENABLED_FOR_EXTERNAL_CONTRIBUTORS_ONLY"
     for trigger in (pr, main, retrain):
-        assert flag(trigger, "--service-account") == build_sa
         assert (REPO / flag(trigger, "--build-config")).is_file()
     assert flag(retrain, "--build-config") == "deploy/cloudbuild/retrain.yaml"
     subs = dict(s.split("=", 1) for s in flag(retrain, "--substitutions").split(","))
     assert subs["_OBJECT_ID"] == "$(body.message.attributes.objectId)"
     assert subs["_EVENT_TYPE"] == "$(body.message.attributes.eventType)"
+    assert subs["_OBJECT_GENERATION"] == "$(body.message.attributes.objectGeneration)"
     assert flag(retrain, "--subscription-filter") == (
         '_EVENT_TYPE == "OBJECT_FINALIZE" && _OBJECT_ID.matches("^mlcycle/data/incoming/")'
     )
@@ -276,10 +303,25 @@ def test_api_gets_the_bucket_root_and_the_token_from_secret_manager(services: di
     assert flag(api, "--set-secrets") == "MLCYCLE_ADMIN_TOKEN=mlcycle-admin-token:latest"
 
 
-def test_ui_gets_the_api_url_and_no_secret(services: dict) -> None:
+def test_ui_gets_the_api_url_and_one_key_for_every_instance(services: dict) -> None:
     ui = services["ui"]
     assert flag(ui, "--set-env-vars") == "MLCYCLE_API_URL=https://api.run.app"
-    assert "--set-secrets" not in ui
+    assert flag(ui, "--set-secrets") == "MLCYCLE_UI_SECRET_KEY=mlcycle-ui-secret-key:latest"
+
+
+def test_each_service_reads_only_secrets_bootstrap_made_and_let_it_read(
+    bootstrap: list[list[str]], services: dict
+) -> None:
+    created = {c[3] for c in find(bootstrap, "gcloud", "secrets", "create")}
+    for name, cmd in services.items():
+        wanted = {v.split("=", 1)[1].split(":")[0] for v in flag(cmd, "--set-secrets").split(",")}
+        assert wanted <= created, name
+        readable = {
+            res.split()[-1]
+            for res, role in grants(bootstrap, flag(cmd, "--service-account"))
+            if role == "roles/secretmanager.secretAccessor"
+        }
+        assert readable == wanted, name
 
 
 @pytest.mark.parametrize(
@@ -314,18 +356,18 @@ def _shapes(cmds: list[list[str]]) -> list[list[str]]:
 
 def cloudbuild_gcloud_commands() -> list[list[str]]:
     """The gcloud commands the Cloud Build steps run, with substitutions filled in as
-    Cloud Build would (defaults, built-ins) and the scripts' own variables given values."""
-    values = {"PROJECT_ID": PROJECT, "SHORT_SHA": "abc1234"}
-    shell = {"image": f"{REGION}-docker.pkg.dev/{PROJECT}/mlcycle/mlcycle-pipeline"}
+    Cloud Build would (defaults, built-ins) and the scripts' variables given the values the
+    steps' `env` sets."""
+    built_ins = {"PROJECT_ID": PROJECT, "SHORT_SHA": "abc1234", "COMMIT_SHA": "abc1234" * 5}
     out = []
     for path in sorted((REPO / "deploy" / "cloudbuild").glob("*.yaml")):
         config = yaml.safe_load(path.read_text())
-        subs = {**values, **config.get("substitutions", {}), "_REGION": REGION}
+        subs = build_values(config, {"_REGION": REGION}, built_ins)
         for step in config["steps"]:
-            text = " ".join(step.get("args", [])).replace("\\\n", " ")
-            text = re.sub(r"\$\$\{?(\w+)\}?", lambda m: shell.get(m.group(1), m.group(0)), text)
+            env = dict(substitute(e, subs).split("=", 1) for e in step.get("env", []))
+            text = substitute(" ".join(step.get("args", [])).replace("\\\n", " "), subs)
             text = re.sub(
-                r"\$\{?(\w+)\}?", lambda m, subs=subs: subs.get(m.group(1), m.group(0)), text
+                r"\$\{?(\w+)\}?", lambda m, env=env: env.get(m.group(1), m.group(0)), text
             )
             for line in text.splitlines():
                 before, found, command = line.partition("gcloud ")
