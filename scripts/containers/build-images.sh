@@ -6,7 +6,7 @@
 #   scripts/containers/build-images.sh [TARGET...]      (default: pipeline api ui)
 #
 # Writes build/containers/images.json: per target its tag, whether it was built now, the
-# build's seconds and the image's size. The tests and bench/results/containers.json read it.
+# seconds its last build took and the image's size. The tests and bench/results/containers.json read it.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$MLCYCLE_CONTAINERS_DIR/../.."
@@ -55,6 +55,10 @@ podman image prune --force >/dev/null 2>&1 || true
 import json, pathlib, sys
 path = pathlib.Path(sys.argv[1])
 found = json.loads(path.read_text()) if path.exists() else {}
-found.update(json.load(sys.stdin))
+for target, entry in json.load(sys.stdin).items():
+    before = found.get(target, {})
+    if not entry["built"] and before.get("image") == entry["image"]:
+        entry["build_seconds"] = before.get("build_seconds", 0)  # when it was built
+    found[target] = entry
 path.write_text(json.dumps(found, indent=2) + "\n")
 print(path.read_text(), end="")' "$out/images.json"
