@@ -2,15 +2,19 @@
 #
 # One recipe, three images; pick one with --target:
 #   pipeline  what every Vertex AI pipeline step runs in, and `mlcycle run|submit|watch`
-#             (carries the cloud SDK, extra `cloud`, so Cloud Build can submit from it)
-#   api       the prediction API: `mlcycle serve` (extra `api`; no cloud SDK)
+#             (extras `cloud` and `export`: the cloud SDK, so Cloud Build can submit from it,
+#             and the ONNX converter, so every model it trains gets its fast path)
+#   api       the prediction API: `mlcycle serve` (extra `api`; no cloud SDK, no converter)
 #   ui        the web UI: `mlcycle ui` (extra `ui`; no cloud SDK)
 #
 #   docker build --target api -t mlcycle-api .
 #
-# Every Python package comes from constraints.txt, the project's one lock file. Build stages
-# hold the source and pip; the final stages hold only a virtualenv, the configs, and a
-# non-root user.
+# Every Python package comes from constraints.txt, the project's one lock file, installed by
+# uv (pinned there too): seconds where pip takes minutes. Build stages hold the source and
+# the installers; the final stages hold only a virtualenv, the configs and a user.
+#
+# PYTHON_IMAGE: any Debian-based image with Python 3.11 and `python -m venv`. The container
+# tier (make test-containers) passes one it made locally, with no registry pull.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
@@ -18,30 +22,40 @@ ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PYTHONDONTWRITEBYTECODE=1
+    PYTHONDONTWRITEBYTECODE=1 \
+    UV_NO_CACHE=1 \
+    UV_LINK_MODE=copy \
+    UV_PYTHON=/opt/venv/bin/python
 WORKDIR /src
-COPY pyproject.toml constraints.txt README.md ./
-# An empty package stands in for the source so that this (slow) layer depends on the lock
-# only: a code change does not reinstall the dependencies.
-RUN mkdir -p src/mlcycle && touch src/mlcycle/__init__.py
+COPY constraints.txt ./
+RUN python -m venv /opt/uv \
+ && /opt/uv/bin/pip install --constraint constraints.txt "uv==$(sed -n 's/^uv==//p' constraints.txt)" \
+ && python -m venv /opt/venv
+# The dependencies come first, installed through an empty stand-in package in its own
+# folder, so that this slow layer depends on the lock only. The real source is then built in
+# a folder that never held a build of the stand-in (an old build/lib/mlcycle/__init__.py
+# once shipped in place of the real one).
+COPY pyproject.toml README.md /stub/
+RUN mkdir -p /stub/src/mlcycle && touch /stub/src/mlcycle/__init__.py
+COPY pyproject.toml README.md ./
 
 FROM build AS build-pipeline
-RUN python -m venv /opt/venv \
- && /opt/venv/bin/pip install --constraint constraints.txt ".[cloud]"
+RUN /opt/uv/bin/uv pip install --constraint constraints.txt "/stub[cloud,export]"
 COPY src ./src
-RUN /opt/venv/bin/pip install --no-deps --force-reinstall --constraint constraints.txt .
+RUN /opt/uv/bin/uv pip install --no-deps --reinstall --constraint constraints.txt . \
+ && /opt/venv/bin/python -c "import mlcycle, mlcycle.pipeline.components, kfp, google.cloud.aiplatform, skl2onnx, onnx, onnxruntime; print('mlcycle', mlcycle.__version__)"
 
 FROM build AS build-api
-RUN python -m venv /opt/venv \
- && /opt/venv/bin/pip install --constraint constraints.txt ".[api]"
+RUN /opt/uv/bin/uv pip install --constraint constraints.txt "/stub[api]"
 COPY src ./src
-RUN /opt/venv/bin/pip install --no-deps --force-reinstall --constraint constraints.txt .
+RUN /opt/uv/bin/uv pip install --no-deps --reinstall --constraint constraints.txt . \
+ && /opt/venv/bin/python -c "import mlcycle, mlcycle.api.app, onnxruntime; print('mlcycle', mlcycle.__version__)"
 
 FROM build AS build-ui
-RUN python -m venv /opt/venv \
- && /opt/venv/bin/pip install --constraint constraints.txt ".[ui]"
+RUN /opt/uv/bin/uv pip install --constraint constraints.txt "/stub[ui]"
 COPY src ./src
-RUN /opt/venv/bin/pip install --no-deps --force-reinstall --constraint constraints.txt .
+RUN /opt/uv/bin/uv pip install --no-deps --reinstall --constraint constraints.txt . \
+ && /opt/venv/bin/python -c "import mlcycle, mlcycle.ui.app; print('mlcycle', mlcycle.__version__)"
 
 # -- runtime: what the three images share ---------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
@@ -54,9 +68,12 @@ RUN groupadd --gid 10001 mlcycle \
 WORKDIR /app
 COPY configs ./configs
 # python3 on PATH must be the virtualenv's: Vertex AI runs each step as `python3 -m kfp...`.
+# gcsfs's experimental HNS support makes a layout call per operation (and stalls against an
+# emulator): off, as in the tests.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
+    GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT=false \
     MLCYCLE_ROOT=/data \
     MLCYCLE_CONFIG=/app/configs/breast_cancer.yaml \
     MLCYCLE_GIT_COMMIT=${GIT_COMMIT}
@@ -64,10 +81,11 @@ ENV PATH=/opt/venv/bin:$PATH \
 # -- targets --------------------------------------------------------------------------------
 FROM runtime AS pipeline
 COPY --from=build-pipeline /opt/venv /opt/venv
-# Numeric, so that "run as non-root" checks can verify it without /etc/passwd. An escape
-# hatch, should Vertex AI's /gcs mount refuse a non-root writer (not verified offline; see
-# docs/deploy.md): --build-arg PIPELINE_USER=0.
-ARG PIPELINE_USER=10001:10001
+# Root by default: Vertex AI's /gcs/ mount, where KFP writes every step's artifacts, is
+# known to work for root, and non-root writers have failed there (kubeflow/pipelines#5673,
+# #6530; see docs/deploy.md). The non-root user exists; the container tier runs every step
+# as 10001, or build a non-root image with --build-arg PIPELINE_USER=10001:10001.
+ARG PIPELINE_USER=0:0
 USER ${PIPELINE_USER}
 ENTRYPOINT ["mlcycle"]
 CMD ["run"]
@@ -75,9 +93,12 @@ CMD ["run"]
 FROM runtime AS ui
 COPY --from=build-ui /opt/venv /opt/venv
 USER 10001:10001
+# Cloud Run sets PORT (it must be obeyed: a fixed --port here once ignored it); 8080 when
+# nothing does, as under docker compose.
+ENV PORT=8080
 EXPOSE 8080
 ENTRYPOINT ["mlcycle"]
-CMD ["ui", "--host", "0.0.0.0", "--port", "8080"]
+CMD ["ui", "--host", "0.0.0.0"]
 
 # Last, so that a plain `docker build .` gives the API.
 FROM runtime AS api

@@ -123,16 +123,36 @@ def run(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Print kfp.local's full log.")
     ] = False,
+    image: Annotated[
+        str | None,
+        typer.Option(
+            "--image",
+            help="Run every step in this pipeline image (Dockerfile target `pipeline`), "
+            "through the Docker API at DOCKER_HOST, as Vertex AI runs them.",
+            show_default=False,
+        ),
+    ] = None,
+    user: Annotated[
+        str | None,
+        typer.Option(
+            "--user",
+            help="With --image: run the steps as UID:GID (default: the image's user).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the training pipeline locally (kfp.local, cached) and summarise the outcome.
 
     Exits 0 when the pipeline finished, promoted or not; 2 when the data was rejected (the
     report says why); 1 on any other failure.
     """
-    from mlcycle.pipeline.local import run_pipeline
+    from mlcycle.pipeline.local import Containers, run_pipeline
 
+    if user and not image:
+        raise _fail("--user needs --image: without it the steps run as you")
     settings = get_settings(root=root, config=config)
     dataset = _config(settings.config)
+    containers = Containers(image, user) if image else None
     states: dict[str, str] = {}
     started: dict[str, float] = {}
 
@@ -152,7 +172,7 @@ def run(
         transient=False,
         get_renderable=lambda: _steps_table(states, started),
     ):
-        result = run_pipeline(settings.root, dataset, settings.pipeline_root, on_step)
+        result = run_pipeline(settings.root, dataset, settings.pipeline_root, on_step, containers)
     console.print()
     if result.seeded:
         console.print(f"first run: wrote the default data to {result.seeded}")

@@ -3,11 +3,13 @@ records why and the API serves scikit-learn."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import joblib
 import numpy as np
 import pandas as pd
+import pytest
 from fastapi.testclient import TestClient
 
 from mlcycle.api import create_app
@@ -56,6 +58,21 @@ def test_categorical_features_are_not_exported_and_say_why(trained: Trained) -> 
     exported = export_onnx(model, test, types)
     assert exported.onnx is None
     assert exported.record["status"] == "failed" and "categorical" in exported.record["reason"]
+
+
+def test_a_missing_converter_fails_the_export_instead_of_falling_back(
+    trained: Trained, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An image without skl2onnx once served every model it trained with scikit-learn, the
+    version saying only "no ONNX graph matched": a broken install must stop the run."""
+    test = load_test_split(trained.work)
+    model = joblib.load(trained.work / "model")
+    types = {c: "numeric" for c in test.columns if c != "diagnosis"}
+    for name in [m for m in sys.modules if m == "skl2onnx" or m.startswith("skl2onnx.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "skl2onnx", None)  # import skl2onnx -> ImportError
+    with pytest.raises(ImportError, match="skl2onnx"):
+        export_onnx(model, test, types)
 
 
 def test_unconvertible_model_is_served_by_scikit_learn(tmp_path: Path) -> None:

@@ -16,7 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from trigger_support import DIGEST, REPO, Build, LocalCloud
+
+from .trigger_support import DIGEST, REPO, Build, LocalCloud
 
 pytestmark = pytest.mark.containers
 

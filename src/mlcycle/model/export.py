@@ -196,6 +196,10 @@ def export_onnx(model: Any, test: pd.DataFrame, types: dict[str, str]) -> Export
                 onnx_bytes = _convert(model, types, dtype)
             sess = session(onnx_bytes)
             got = sess.run(["probabilities"], onnx_feeds(X, list(types), dtype))[0]
+        except ImportError:
+            # A missing converter is a broken install, not a model ONNX cannot express: fail
+            # the run rather than let scikit-learn serve every model it trains.
+            raise
         except Exception as exc:  # any converter or runtime failure is a reason, not a crash
             attempt["error"] = f"{type(exc).__name__}: {exc}"[:500]
             continue

@@ -8,8 +8,9 @@ from mlcycle.pipeline import components as c
 PIPELINE_NAME = "mlcycle-training"
 
 
-def build_pipeline(resources: Resources | None = None):
-    """The pipeline; `resources` sizes each step's machine on Vertex AI (not used locally)."""
+def build_pipeline(resources: Resources | None = None, image: str | None = None):
+    """The pipeline; `resources` sizes each step's machine on Vertex AI (not used locally),
+    `image` replaces every step's container image (Vertex AI, kfp.local's DockerRunner)."""
 
     @dsl.pipeline(
         name=PIPELINE_NAME,
@@ -81,9 +82,11 @@ def build_pipeline(resources: Resources | None = None):
         ).set_display_name("gate-and-register")
         # The registry is state outside the pipeline: never answer this step from the cache.
         register.set_caching_options(enable_caching=False)
-        if resources:
-            for task in (ingest, validate, clean, split, train, evaluate, register):
+        for task in (ingest, validate, clean, split, train, evaluate, register):
+            if resources:
                 task.set_cpu_limit(resources.cpu).set_memory_limit(resources.memory)
+            if image:
+                task.set_container_image(image)
         return register.outputs["registration"]
 
     return training_pipeline
