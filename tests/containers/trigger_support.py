@@ -28,11 +28,11 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import quote
 
 import httpx
@@ -51,11 +51,13 @@ DIGEST = "sha256:" + "ab" * 32  # what the gcloud shim answers for the pipeline 
 OFFLINE = {"GCE_METADATA_HOST": "127.0.0.1:9", "GCE_METADATA_IP": "127.0.0.1:9"}
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     pytest.fail(message, pytrace=False)
 
 
-def wait_until(what: str, ready: Any, timeout: float, log: Path | None = None) -> None:
+def wait_until(
+    what: str, ready: Callable[[], bool], timeout: float, log: Path | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if ready():
@@ -73,7 +75,10 @@ def require_tools() -> Path:
     binary's path otherwise."""
     gcloud = shutil.which("gcloud")
     if gcloud is None:
-        fail("the Google Cloud CLI is missing: apt-get install google-cloud-cli")
+        fail(
+            "the Google Cloud CLI is missing: apt-get install google-cloud-cli "
+            "google-cloud-cli-pubsub-emulator (from Google's Cloud SDK apt repository)"
+        )
     sdk = Path(os.path.realpath(gcloud)).parents[1]  # .../google-cloud-sdk/bin/gcloud
     if not (sdk / "platform" / "pubsub-emulator").is_dir():
         fail(
@@ -252,6 +257,7 @@ def bootstrap_commands(project: str, region: str, bucket: str, workdir: Path) ->
         timeout=60,
     )
     assert out.returncode == 0, out.stdout + out.stderr
+    assert "a dry run called gcloud" not in out.stderr, out.stderr
     lines = (out.stdout + out.stderr).splitlines()
     return [shlex.split(line) for line in lines if line.startswith("gcloud ")]
 
@@ -564,8 +570,7 @@ class Session:
         def started() -> bool:
             for record in (self.cloud.workdir / "builds").glob("*/records/mlcycle.jsonl"):
                 for line in record.read_text().splitlines():
-                    args = json.loads(line)
-                    if args[:2] == ["settle", wanted]:
+                    if line.startswith(json.dumps(["settle", wanted])[:-1]):
                         return True
             return False
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
 
@@ -64,3 +65,21 @@ def test_pipeline_on_a_bucket_root(prefix: str, config, tmp_path) -> None:
     assert champion["metrics"]["roc_auc"] >= 0.99
     assert registry.load_model(champion["version"]) is not None
     assert storage.exists(registry.version_uri(champion["version"], "roc_curve.png"))
+
+
+def test_settle_lets_only_the_newest_upload_in_a_bucket_retrain(prefix: str) -> None:
+    from mlcycle.trigger import settle
+
+    incoming = storage.join(prefix, "data", "incoming")
+    uploads = [storage.join(incoming, name) for name in ("b.csv", "a.csv", "c[1].csv")]
+    for uri in uploads:  # each a little later than the one before
+        storage.write_text(uri, "x\n1\n")
+        time.sleep(0.05)
+    decisions = [settle(uri, prefix, 0) for uri in uploads]
+    assert [d.retrain for d in decisions] == [False, False, True]
+    assert {d.newer for d in decisions[:2]} == {uploads[-1]}
+    # The listing carries each object's generation: an event for an older one steps aside.
+    (info,) = [f for f in storage.list_files(incoming) if f.name == "c[1].csv"]
+    assert info.generation
+    older = settle(uploads[-1], prefix, 0, generation=str(int(info.generation) - 1))
+    assert not older.retrain and "overwritten" in older.reason
