@@ -116,6 +116,20 @@ def _summary(registration: dict[str, Any]) -> Table:
     return table
 
 
+def _serving_line(onnx: dict[str, Any] | None) -> Text | None:
+    """How the API will serve this version: the fast path, or why it falls back."""
+    if not onnx:
+        return None
+    if onnx.get("status") == "exported":
+        return Text.assemble("serving: ", ("onnxruntime", "green"), " (ONNX export matched)")
+    reason = onnx.get("reason") or "no reason recorded"
+    return Text.assemble(
+        "serving: ",
+        ("scikit-learn", "bold yellow"),
+        f" (slower): the ONNX export failed: {reason}",
+    )
+
+
 @app.command()
 def run(
     root: RootOption = None,
@@ -212,6 +226,8 @@ def run(
         where = warning.get("column") or warning.get("file") or ""
         text = escape(f"{where}: {warning['rule']}: {warning['message']}")
         console.print(f"[yellow]data warning[/] {text}")
+    if line := _serving_line(reg.get("onnx")):
+        console.print(line)
     note = "" if reg["registered"] else " (model unchanged: already registered)"
     console.print(
         f"version [bold]{reg['version']}[/]{note}; champion: "

@@ -242,6 +242,7 @@ def register(
         "champion": registry.champion_version(),
         "candidate": meta["model"].get("candidate"),
         "warnings": validation["warnings"],
+        "onnx": meta.get("onnx"),  # how the API will serve it: onnxruntime, or why not
     }
     _write_json(registration_path, summary)
     return summary

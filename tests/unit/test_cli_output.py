@@ -1,0 +1,55 @@
+"""What `mlcycle` prints, with the pipeline and the registry stood in for (fast)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from mlcycle import cli
+from mlcycle.pipeline import local
+
+METRICS = {"roc_auc": 0.99, "accuracy": 0.95, "precision": 0.9, "recall": 0.96, "f1": 0.93}
+
+
+def registration(onnx: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "version": "20260101-000000-abcdef",
+        "registered": True,
+        "promoted": True,
+        "gate": {"decision": "promoted", "promote": True, "reasons": ["no champion yet"]},
+        "metrics": {**METRICS, "brier": 0.04},
+        "champion_before": None,
+        "champion": "20260101-000000-abcdef",
+        "candidate": "logreg",
+        "warnings": [],
+        "onnx": onnx,
+    }
+
+
+def run_with(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, reg: dict[str, Any]) -> str:
+    log = tmp_path / "log.txt"
+    log.write_text("")
+    result = local.RunResult(True, None, str(log), 1.0, registration=reg)
+    monkeypatch.setattr(local, "run_pipeline", lambda *a, **k: result)
+    out = CliRunner().invoke(
+        cli.app, ["run", "--root", str(tmp_path / "root")], env={"COLUMNS": "200"}
+    )
+    assert out.exit_code == 0, out.output
+    return out.output
+
+
+def test_run_says_when_a_version_falls_back_to_scikit_learn(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    onnx = {"status": "failed", "reason": "no ONNX graph matched scikit-learn within 1e-05"}
+    out = run_with(monkeypatch, tmp_path, registration(onnx))
+    assert "serving: scikit-learn" in out
+    assert "the ONNX export failed: no ONNX graph matched scikit-learn within 1e-05" in out
+
+
+def test_run_says_the_fast_path_is_kept(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    out = run_with(monkeypatch, tmp_path, registration({"status": "exported"}))
+    assert "serving: onnxruntime" in out
