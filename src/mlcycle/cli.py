@@ -75,6 +75,32 @@ def _config(path: Path | None) -> Any:
         raise _fail(str(exc)) from None
 
 
+def _when(value: str | float | None) -> str:
+    """An epoch or ISO time as `2026-12-01 21:40:12` (UTC); anything else as given."""
+    from datetime import UTC, datetime
+
+    if value in (None, ""):
+        return ""
+    try:
+        moment = datetime.fromtimestamp(float(value), UTC)
+    except (TypeError, ValueError):
+        try:
+            moment = datetime.fromisoformat(str(value)).astimezone(UTC)
+        except ValueError:
+            return str(value)
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _size(size: int) -> str:
+    """`812 B`, `12.3 kB`, `4.1 MB`."""
+    amount = float(size)
+    for unit in ("B", "kB", "MB", "GB"):
+        if amount < 1000 or unit == "GB":
+            return f"{amount:.0f} {unit}" if unit == "B" else f"{amount:.1f} {unit}"
+        amount /= 1000
+    return f"{size} B"
+
+
 # -- run ------------------------------------------------------------------------------------
 
 
@@ -273,12 +299,14 @@ def models(
         return
     table = Table()
     for col in ("", "version", "created", "candidate", "roc_auc", "recall", "gate", "data"):
-        table.add_column(col)
+        # Whole version ids, never cut: they are what `report --version` takes.
+        wide = max(len(r["version"]) for r in rows) if col == "version" else None
+        table.add_column(col, no_wrap=col in ("version", "created"), min_width=wide)
     for r in rows:
         table.add_row(
             "★" if r["is_champion"] else "",
             r["version"],
-            r["created_at"],
+            _when(r["created_at"]),
             r["candidate"],
             f"{r['metrics']['roc_auc']:.4f}",
             f"{r['metrics']['recall']:.4f}",
@@ -365,8 +393,14 @@ def data_list(root: RootOption = None) -> None:
     """List the files in the incoming folder."""
     from mlcycle import storage
 
-    for info in storage.list_files(_incoming(root)):
-        console.print(f"{info.name}\t{info.size} bytes\t{info.modified}")
+    files = storage.list_files(_incoming(root))
+    if not files:
+        console.print(f"no files in {_incoming(root)}")
+        return
+    table = Table("file", "size", "modified (UTC)")
+    for info in files:
+        table.add_row(Text(info.name), _size(info.size), _when(info.modified))
+    console.print(table)
 
 
 @data_app.command("rm")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -53,3 +54,34 @@ def test_run_says_when_a_version_falls_back_to_scikit_learn(
 def test_run_says_the_fast_path_is_kept(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     out = run_with(monkeypatch, tmp_path, registration({"status": "exported"}))
     assert "serving: onnxruntime" in out
+
+
+def test_models_shows_whole_version_ids_even_at_80_columns(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    version = "20261201-213000-0123456789ab"
+    row = {
+        "version": version,
+        "is_champion": True,
+        "created_at": "2026-12-01T21:30:00.123456+00:00",
+        "candidate": "hist_gradient_boosting_big",
+        "data_hash": "f" * 64,
+        "gate": {"decision": "promoted"},
+        "metrics": METRICS,
+    }
+    monkeypatch.setattr(cli, "model_rows", lambda root: [row])
+    out = CliRunner().invoke(cli.app, ["models", "--root", str(tmp_path)], env={"COLUMNS": "80"})
+    assert out.exit_code == 0, out.output
+    assert version in out.output
+    assert "2026-12-01 21:30:00" in out.output
+
+
+def test_data_list_shows_readable_times_and_sizes(tmp_path: Path) -> None:
+    incoming = tmp_path / "data/incoming"
+    incoming.mkdir(parents=True)
+    (incoming / "rows.csv").write_bytes(b"x" * 12_345)
+    os.utime(incoming / "rows.csv", (1_764_624_000, 1_764_624_000))  # 2025-12-01 21:20 UTC
+    out = CliRunner().invoke(cli.app, ["data", "list", "--root", str(tmp_path)])
+    assert out.exit_code == 0, out.output
+    assert "rows.csv" in out.output and "12.3 kB" in out.output
+    assert "2025-12-01 21:20:00" in out.output and "1764624000" not in out.output
