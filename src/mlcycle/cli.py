@@ -18,12 +18,62 @@ from rich.text import Text
 
 from mlcycle.settings import get_settings
 
+# `mlcycle --help` lists commands in the order a user meets them, not in source order.
+COMMAND_ORDER = (
+    "up",
+    "run",
+    "data",
+    "models",
+    "report",
+    "serve",
+    "ui",
+    "watch",
+    "compile",
+    "submit",
+    "settle",
+)
+
+
+class _ByUse(typer.core.TyperGroup):
+    def list_commands(self, ctx: Any) -> list[str]:
+        names = super().list_commands(ctx)
+        rank = {name: i for i, name in enumerate(COMMAND_ORDER)}
+        return sorted(names, key=lambda n: rank.get(n, len(rank)))
+
+
+def _plain_metavars() -> None:
+    """Typer's help shows `<bool>` beside every flag and `{file}` for a required argument:
+    flags take no value, and usage lines conventionally say FILE."""
+    from typer.core import TyperArgument, TyperOption
+
+    flag_type = TyperOption.display_type_rich
+    if getattr(flag_type, "_mlcycle", False):
+        return
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag else flag_type(self, ctx)
+
+    def usage_name(self: TyperArgument) -> str:
+        name = (self.metavar or self.name or "").upper()
+        name = name if self.required else f"[{name}]"
+        return name + ("..." if self.nargs != 1 else "")
+
+    display_type_rich._mlcycle = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+    TyperArgument._usage_display_name = usage_name  # type: ignore[method-assign]
+
+
+_plain_metavars()
 app = typer.Typer(
+    cls=_ByUse,
     help="mlcycle: train, gate, register and serve tabular classifiers.",
     no_args_is_help=True,
     add_completion=False,
+    # Markdown joins a docstring's wrapped lines into one paragraph (rich mode breaks them
+    # where the source does).
+    rich_markup_mode="markdown",
 )
-data_app = typer.Typer(help="Manage the data in <root>/data/incoming/.", no_args_is_help=True)
+data_app = typer.Typer(help="Manage the data in ROOT/data/incoming/.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 console = Console()
 err = Console(stderr=True)
@@ -41,13 +91,37 @@ ConfigOption = Annotated[
     Path | None,
     typer.Option(
         "--config",
-        help="Data-set config YAML (env MLCYCLE_CONFIG; default configs/breast_cancer.yaml).",
+        help="Data-set config YAML, relative to the current folder (env MLCYCLE_CONFIG; "
+        "default: the breast-cancer config shipped in the package).",
         show_default=False,
     ),
 ]
 
 METRIC_ORDER = ("roc_auc", "accuracy", "precision", "recall", "f1", "brier")
 EXIT_REJECTED = 2
+
+
+def _version(value: bool) -> None:
+    if value:
+        import mlcycle
+
+        print(f"mlcycle {mlcycle.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """mlcycle: train, gate, register and serve tabular classifiers.
+
+    Start with `mlcycle up` (what `make run` does).
+    """
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -496,7 +570,7 @@ def submit(
 
     The run's parameters come from the bucket: the incoming listing and the current champion.
 
-    Step artifacts go to <root>/pipeline. An empty bucket first gets the config's default data.
+    Step artifacts go to ROOT/pipeline. An empty bucket first gets the config's default data.
     """
     from mlcycle import storage
     from mlcycle.pipeline.launch import pipeline_arguments, seed_if_first_run
@@ -590,7 +664,7 @@ def settle(
 
     The data trigger starts one build per uploaded file, and each build runs this first.
 
-    After --seconds it lists <root>/data/incoming/: UPLOAD retrains only if it is the newest file.
+    After --seconds it lists ROOT/data/incoming/: UPLOAD retrains only if it is the newest file.
 
     Newest means the latest update time, ties broken by name: a burst retrains once, on all.
 
@@ -640,7 +714,7 @@ def watch(
         ),
     ] = None,
 ) -> None:
-    """Retrain whenever the files in <root>/data/incoming/ change (a folder or a bucket prefix).
+    """Retrain whenever the files in ROOT/data/incoming/ change (a folder or a bucket prefix).
 
     One run at a time; a rejected or failed run is reported and the watch goes on.
 

@@ -85,3 +85,68 @@ def test_data_list_shows_readable_times_and_sizes(tmp_path: Path) -> None:
     assert out.exit_code == 0, out.output
     assert "rows.csv" in out.output and "12.3 kB" in out.output
     assert "2025-12-01 21:20:00" in out.output and "1764624000" not in out.output
+
+
+def help_of(*args: str) -> str:
+    out = CliRunner().invoke(cli.app, [*args, "--help"], prog_name="mlcycle", env={"COLUMNS": "80"})
+    assert out.exit_code == 0, out.output
+    return out.output
+
+
+def test_help_has_no_placeholder_on_flags_and_plain_usage() -> None:
+    for args in ((), ("run",), ("data", "add"), ("settle",), ("models",)):
+        text = help_of(*args)
+        assert "<bool>" not in text, args
+        assert "{" not in text, args
+    assert "Usage: mlcycle data add [OPTIONS] FILE" in help_of("data", "add")
+
+
+def test_commands_are_listed_by_use_up_first() -> None:
+    text = help_of()
+    listed = [
+        line.split()[1]
+        for line in text.splitlines()
+        if line.startswith("│ ") and len(line.split()) > 2 and not line.split()[1].startswith("-")
+    ]
+    assert listed[0] == "up" and listed.index("run") < listed.index("settle")
+
+
+def test_help_paragraphs_are_not_broken_where_the_source_wraps() -> None:
+    joined = " ".join(help_of("run").split())
+    assert "when the data was rejected (the report says why)" in joined
+    assert "rejected (the\n" not in help_of("run")
+
+
+def test_version() -> None:
+    import mlcycle
+
+    out = CliRunner().invoke(cli.app, ["--version"])
+    assert out.exit_code == 0 and out.output.strip() == f"mlcycle {mlcycle.__version__}"
+
+
+def test_the_default_config_works_from_any_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLCYCLE_CONFIG", raising=False)
+    assert cli._config(None).name == "breast_cancer"
+
+
+def test_a_missing_relative_config_says_what_it_is_relative_to(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    out = CliRunner().invoke(cli.app, ["compile", "--config", "configs/mine.yaml"])
+    assert out.exit_code == 1
+    text = " ".join(out.output.split())
+    assert (
+        f"config file not found: configs/mine.yaml (relative to the current folder, {tmp_path})"
+        in text
+    )
+
+
+def test_the_copy_in_configs_is_the_packaged_default() -> None:
+    from mlcycle.settings import DEFAULT_CONFIG
+
+    repo = Path(__file__).resolve().parents[2]
+    assert (repo / "configs/breast_cancer.yaml").read_text() == DEFAULT_CONFIG.read_text()
