@@ -849,6 +849,18 @@ def up(
     from mlcycle import stack, storage
     from mlcycle.model.registry import Registry
 
+    busy = []
+    for name, port, flag in (("API", api_port, "--api-port"), ("UI", ui_port, "--ui-port")):
+        if not stack.port_is_free(port):
+            near = stack.free_port_near(port, {api_port, ui_port})
+            busy.append(
+                f"port {port} (the {name}'s) is in use: pick another with {flag}"
+                + (f", e.g. {flag} {near}" if near else "")
+            )
+    if api_port == ui_port:
+        busy.append(f"--api-port and --ui-port are both {api_port}: give them different ports")
+    if busy:  # before any training: say it now, not after minutes of pipeline
+        raise _fail("; ".join(busy))
     settings = get_settings(root=root, config=config)
     root_uri = storage.normalize(settings.root)
     if Registry(root_uri).champion_version() is None:
@@ -865,7 +877,8 @@ def up(
             ("API", ["serve", "--root", root_uri, "--port", str(api_port)], api_url, "/readyz"),
             ("UI", ["ui", "--api-url", api_url, "--port", str(ui_port)], ui_url, "/healthz"),
         ):
-            services.append(stack.start(name, [*args, "--host", "127.0.0.1"], url, ready))
+            port = api_port if name == "API" else ui_port
+            services.append(stack.start(name, [*args, "--host", "127.0.0.1"], url, ready, port))
             stack.wait_ready(services[-1])
         console.print(
             f"\n[bold]mlcycle is up[/]  (Ctrl-C stops it)\n"
