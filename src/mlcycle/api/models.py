@@ -10,6 +10,9 @@ from pydantic import BaseModel, Field
 class Prediction(BaseModel):
     label: str = Field(description="The most probable class.")
     probabilities: dict[str, float] = Field(description="Probability of every class.")
+    passthrough: dict[str, Any] | None = Field(
+        None, description="The fields named in ?passthrough=, as sent (only when named)."
+    )
 
 
 class PredictResponse(BaseModel):
