@@ -44,6 +44,9 @@ class ModelInfo(BaseModel):
     dataset: str | None = None
     candidate: str | None = None
     metrics: dict[str, float]
+    metric_descriptions: dict[str, str] = Field(
+        default_factory=dict, description="What each metric measures, in a sentence."
+    )
     gate: dict[str, Any]
     lineage: dict[str, Any]
     evaluation: dict[str, Any] = Field(default_factory=dict)

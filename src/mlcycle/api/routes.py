@@ -28,6 +28,7 @@ from mlcycle.api.prediction import (
 )
 from mlcycle.api.requests import RequestError, problem, refusal
 from mlcycle.api.settings import ApiSettings
+from mlcycle.model.metrics import DESCRIPTIONS as METRIC_DESCRIPTIONS
 from mlcycle.model.registry import REPORT_FILE
 
 IMAGE_TYPES = {".png": "image/png", ".svg": "image/svg+xml"}
@@ -124,6 +125,9 @@ def model_info(model: Model, holder: Holder) -> dict[str, Any]:
         "dataset": meta.get("dataset"),
         "candidate": meta["model"].get("candidate"),
         "metrics": meta["metrics"],
+        "metric_descriptions": {
+            n: METRIC_DESCRIPTIONS[n] for n in meta["metrics"] if n in METRIC_DESCRIPTIONS
+        },
         "gate": meta["gate"],
         "lineage": meta["lineage"],
         "evaluation": meta.get("evaluation", {}),
