@@ -18,7 +18,7 @@ from mlcycle.data.seed import breast_cancer_frame
 from support import free_port
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_CONFIG = REPO / "configs" / "breast_cancer.yaml"
+DEFAULT_CONFIG = REPO / "src/mlcycle/configs/breast_cancer.yaml"
 
 
 @pytest.fixture(scope="session")

@@ -18,12 +18,62 @@ from rich.text import Text
 
 from mlcycle.settings import get_settings
 
+# `mlcycle --help` lists commands in the order a user meets them, not in source order.
+COMMAND_ORDER = (
+    "up",
+    "run",
+    "data",
+    "models",
+    "report",
+    "serve",
+    "ui",
+    "watch",
+    "compile",
+    "submit",
+    "settle",
+)
+
+
+class _ByUse(typer.core.TyperGroup):
+    def list_commands(self, ctx: Any) -> list[str]:
+        names = super().list_commands(ctx)
+        rank = {name: i for i, name in enumerate(COMMAND_ORDER)}
+        return sorted(names, key=lambda n: rank.get(n, len(rank)))
+
+
+def _plain_metavars() -> None:
+    """Typer's help shows `<bool>` beside every flag and `{file}` for a required argument:
+    flags take no value, and usage lines conventionally say FILE."""
+    from typer.core import TyperArgument, TyperOption
+
+    flag_type = TyperOption.display_type_rich
+    if getattr(flag_type, "_mlcycle", False):
+        return
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag else flag_type(self, ctx)
+
+    def usage_name(self: TyperArgument) -> str:
+        name = (self.metavar or self.name or "").upper()
+        name = name if self.required else f"[{name}]"
+        return name + ("..." if self.nargs != 1 else "")
+
+    display_type_rich._mlcycle = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+    TyperArgument._usage_display_name = usage_name  # type: ignore[method-assign]
+
+
+_plain_metavars()
 app = typer.Typer(
+    cls=_ByUse,
     help="mlcycle: train, gate, register and serve tabular classifiers.",
     no_args_is_help=True,
     add_completion=False,
+    # Markdown joins a docstring's wrapped lines into one paragraph (rich mode breaks them
+    # where the source does).
+    rich_markup_mode="markdown",
 )
-data_app = typer.Typer(help="Manage the data in <root>/data/incoming/.", no_args_is_help=True)
+data_app = typer.Typer(help="Manage the data in ROOT/data/incoming/.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 console = Console()
 err = Console(stderr=True)
@@ -41,13 +91,37 @@ ConfigOption = Annotated[
     Path | None,
     typer.Option(
         "--config",
-        help="Data-set config YAML (env MLCYCLE_CONFIG; default configs/breast_cancer.yaml).",
+        help="Data-set config YAML, relative to the current folder (env MLCYCLE_CONFIG; "
+        "default: the breast-cancer config shipped in the package).",
         show_default=False,
     ),
 ]
 
 METRIC_ORDER = ("roc_auc", "accuracy", "precision", "recall", "f1", "brier")
 EXIT_REJECTED = 2
+
+
+def _version(value: bool) -> None:
+    if value:
+        import mlcycle
+
+        print(f"mlcycle {mlcycle.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """mlcycle: train, gate, register and serve tabular classifiers.
+
+    Start with `mlcycle up` (what `make run` does).
+    """
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -73,6 +147,32 @@ def _config(path: Path | None) -> Any:
         return load_config(settings.config)
     except ConfigError as exc:
         raise _fail(str(exc)) from None
+
+
+def _when(value: str | float | None) -> str:
+    """An epoch or ISO time as `2026-12-01 21:40:12` (UTC); anything else as given."""
+    from datetime import UTC, datetime
+
+    if value in (None, ""):
+        return ""
+    try:
+        moment = datetime.fromtimestamp(float(value), UTC)
+    except (TypeError, ValueError):
+        try:
+            moment = datetime.fromisoformat(str(value)).astimezone(UTC)
+        except ValueError:
+            return str(value)
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _size(size: int) -> str:
+    """`812 B`, `12.3 kB`, `4.1 MB`."""
+    amount = float(size)
+    for unit in ("B", "kB", "MB", "GB"):
+        if amount < 1000 or unit == "GB":
+            return f"{amount:.0f} {unit}" if unit == "B" else f"{amount:.1f} {unit}"
+        amount /= 1000
+    return f"{size} B"
 
 
 # -- run ------------------------------------------------------------------------------------
@@ -114,6 +214,20 @@ def _summary(registration: dict[str, Any]) -> Table:
             name, f"{registration['metrics'][name]:.4f}", "" if theirs is None else f"{theirs:.4f}"
         )
     return table
+
+
+def _serving_line(onnx: dict[str, Any] | None) -> Text | None:
+    """How the API will serve this version: the fast path, or why it falls back."""
+    if not onnx:
+        return None
+    if onnx.get("status") == "exported":
+        return Text.assemble("serving: ", ("onnxruntime", "green"), " (ONNX export matched)")
+    reason = onnx.get("reason") or "no reason recorded"
+    return Text.assemble(
+        "serving: ",
+        ("scikit-learn", "bold yellow"),
+        f" (slower): the ONNX export failed: {reason}",
+    )
 
 
 @app.command()
@@ -212,6 +326,8 @@ def run(
         where = warning.get("column") or warning.get("file") or ""
         text = escape(f"{where}: {warning['rule']}: {warning['message']}")
         console.print(f"[yellow]data warning[/] {text}")
+    if line := _serving_line(reg.get("onnx")):
+        console.print(line)
     note = "" if reg["registered"] else " (model unchanged: already registered)"
     console.print(
         f"version [bold]{reg['version']}[/]{note}; champion: "
@@ -257,12 +373,14 @@ def models(
         return
     table = Table()
     for col in ("", "version", "created", "candidate", "roc_auc", "recall", "gate", "data"):
-        table.add_column(col)
+        # Whole version ids, never cut: they are what `report --version` takes.
+        wide = max(len(r["version"]) for r in rows) if col == "version" else None
+        table.add_column(col, no_wrap=col in ("version", "created"), min_width=wide)
     for r in rows:
         table.add_row(
             "★" if r["is_champion"] else "",
             r["version"],
-            r["created_at"],
+            _when(r["created_at"]),
             r["candidate"],
             f"{r['metrics']['roc_auc']:.4f}",
             f"{r['metrics']['recall']:.4f}",
@@ -349,8 +467,14 @@ def data_list(root: RootOption = None) -> None:
     """List the files in the incoming folder."""
     from mlcycle import storage
 
-    for info in storage.list_files(_incoming(root)):
-        console.print(f"{info.name}\t{info.size} bytes\t{info.modified}")
+    files = storage.list_files(_incoming(root))
+    if not files:
+        console.print(f"no files in {_incoming(root)}")
+        return
+    table = Table("file", "size", "modified (UTC)")
+    for info in files:
+        table.add_row(Text(info.name), _size(info.size), _when(info.modified))
+    console.print(table)
 
 
 @data_app.command("rm")
@@ -446,7 +570,7 @@ def submit(
 
     The run's parameters come from the bucket: the incoming listing and the current champion.
 
-    Step artifacts go to <root>/pipeline. An empty bucket first gets the config's default data.
+    Step artifacts go to ROOT/pipeline. An empty bucket first gets the config's default data.
     """
     from mlcycle import storage
     from mlcycle.pipeline.launch import pipeline_arguments, seed_if_first_run
@@ -540,7 +664,7 @@ def settle(
 
     The data trigger starts one build per uploaded file, and each build runs this first.
 
-    After --seconds it lists <root>/data/incoming/: UPLOAD retrains only if it is the newest file.
+    After --seconds it lists ROOT/data/incoming/: UPLOAD retrains only if it is the newest file.
 
     Newest means the latest update time, ties broken by name: a burst retrains once, on all.
 
@@ -590,7 +714,7 @@ def watch(
         ),
     ] = None,
 ) -> None:
-    """Retrain whenever the files in <root>/data/incoming/ change (a folder or a bucket prefix).
+    """Retrain whenever the files in ROOT/data/incoming/ change (a folder or a bucket prefix).
 
     One run at a time; a rejected or failed run is reported and the watch goes on.
 
@@ -725,6 +849,18 @@ def up(
     from mlcycle import stack, storage
     from mlcycle.model.registry import Registry
 
+    busy = []
+    for name, port, flag in (("API", api_port, "--api-port"), ("UI", ui_port, "--ui-port")):
+        if not stack.port_is_free(port):
+            near = stack.free_port_near(port, {api_port, ui_port})
+            busy.append(
+                f"port {port} (the {name}'s) is in use: pick another with {flag}"
+                + (f", e.g. {flag} {near}" if near else "")
+            )
+    if api_port == ui_port:
+        busy.append(f"--api-port and --ui-port are both {api_port}: give them different ports")
+    if busy:  # before any training: say it now, not after minutes of pipeline
+        raise _fail("; ".join(busy))
     settings = get_settings(root=root, config=config)
     root_uri = storage.normalize(settings.root)
     if Registry(root_uri).champion_version() is None:
@@ -741,7 +877,8 @@ def up(
             ("API", ["serve", "--root", root_uri, "--port", str(api_port)], api_url, "/readyz"),
             ("UI", ["ui", "--api-url", api_url, "--port", str(ui_port)], ui_url, "/healthz"),
         ):
-            services.append(stack.start(name, [*args, "--host", "127.0.0.1"], url, ready))
+            port = api_port if name == "API" else ui_port
+            services.append(stack.start(name, [*args, "--host", "127.0.0.1"], url, ready, port))
             stack.wait_ready(services[-1])
         console.print(
             f"\n[bold]mlcycle is up[/]  (Ctrl-C stops it)\n"

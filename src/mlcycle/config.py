@@ -115,7 +115,8 @@ def load_config(path: str | Path) -> DatasetConfig:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}") from None
+        where = "" if path.is_absolute() else f" (relative to the current folder, {Path.cwd()})"
+        raise ConfigError(f"config file not found: {path}{where}") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
     if not isinstance(raw, dict):

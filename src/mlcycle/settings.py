@@ -7,7 +7,9 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_CONFIG = Path("configs/breast_cancer.yaml")
+# Shipped inside the package, so the default works from any folder; configs/ in the repository
+# holds the same file for users to copy.
+DEFAULT_CONFIG = Path(__file__).parent / "configs" / "breast_cancer.yaml"
 
 
 class Settings(BaseSettings):
@@ -20,7 +22,11 @@ class Settings(BaseSettings):
         description="Where data, pipeline artifacts and the model registry live: "
         "a local folder or any fsspec URI such as gs://bucket/prefix.",
     )
-    config: Path = Field(DEFAULT_CONFIG, description="The data-set config file (YAML).")
+    config: Path = Field(
+        DEFAULT_CONFIG,
+        description="The data-set config file (YAML); a relative path is relative to the "
+        "current folder. Default: the breast-cancer config shipped in the package.",
+    )
     pipeline_root: str | None = Field(
         None,
         description="Local folder for kfp.local's artifacts; defaults to <root>/pipeline "

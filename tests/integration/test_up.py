@@ -92,3 +92,61 @@ def test_up_serves_an_existing_champion_and_stops_on_sigterm(champion_root: Path
         proc.send_signal(signal.SIGTERM)  # what `docker stop` or a supervisor sends
         proc.wait(timeout=30)
     assert _closed(api, ui)
+
+
+def test_up_with_a_port_taken_names_it_and_starts_nothing(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy, ui = taken.getsockname()[1], free_port()
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "mlcycle.cli",
+                "up",
+                "--root",
+                str(tmp_path / "root"),
+                "--api-port",
+                str(busy),
+                "--ui-port",
+                str(ui),
+            ],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "COLUMNS": "200"},
+        )
+    out = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode == 1, out
+    assert f"port {busy} (the API's) is in use: pick another with --api-port" in out
+    assert "mlcycle is up" not in out and "gate:" not in out  # nothing trained or started
+    assert not (tmp_path / "root").exists()
+
+
+def test_a_port_answered_by_another_process_is_not_ours() -> None:
+    """What keeps `up` from announcing a server it did not start: the listener's owner."""
+    from mlcycle import stack
+
+    port = free_port()
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import socket, time; s = socket.socket(); "
+            f"s.bind(('127.0.0.1', {port})); s.listen(); time.sleep(60)",
+        ]
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while stack.port_is_free(port) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert stack.owns_port(child.pid, port) is True
+        with socket.socket() as other:
+            other.bind(("127.0.0.1", 0))
+            other.listen()
+            assert stack.owns_port(child.pid, other.getsockname()[1]) is False
+    finally:
+        child.kill()
+        child.wait()

@@ -12,6 +12,8 @@ from typing import Any
 import httpx
 from flask.testing import FlaskClient
 
+from mlcycle.ui.views import percent
+
 from .conftest import api_predict, csrf_token
 from .html import Node, parse
 
@@ -117,7 +119,14 @@ def test_submitting_a_case_shows_the_api_prediction_bars_and_version(
             assert math.isclose(
                 float(fill_rect.attrs["width"].rstrip("%")), 100 * probability, abs_tol=0.01
             )
-            assert f"{100 * probability:.1f}%" in bar.attrs["aria-label"]
+            shown = (
+                "> 99.9%"
+                if probability > 0.999
+                else "< 0.1%"
+                if probability < 0.001
+                else f"{100 * probability:.1f}%"
+            )
+            assert bar.attrs["aria-label"].endswith(f": {shown}")
 
 
 def test_empty_fields_are_sent_as_unknown_and_said_to_be_filled_in(
@@ -219,15 +228,15 @@ def test_a_csv_gets_a_table_of_the_api_predictions_and_a_download(
     assert response.status_code == 200
     doc = page(response)
     table = doc.find("table", class_="predictions")
-    header = [th.text() for th in table.find("thead").find_all("th")]
-    assert header == ["Row", "id", "Predicted", *(f"P({c})" for c in schema["classes"])]
+    header = [th.text().replace("( ", "(") for th in table.find("thead").find_all("th")]  # <wbr>
+    assert header == ["Row", "Predicted", *(f"P({c})" for c in schema["classes"]), "id"]
     body = table.find("tbody").find_all("tr")
     assert len(body) == len(rows)
     for tr, case_id, prediction in zip(body, ids, expected, strict=True):
         cells = [c.text() for c in tr.find_all("td")]
-        assert cells[0] == case_id and cells[1] == prediction["label"]
-        for cell, cls in zip(cells[2:], schema["classes"], strict=True):
-            assert math.isclose(float(cell), prediction["probabilities"][cls], abs_tol=5e-4)
+        assert cells[0] == prediction["label"] and cells[-1] == case_id
+        for cell, cls in zip(cells[1:-1], schema["classes"], strict=True):
+            assert cell == percent(prediction["probabilities"][cls])  # as the predict page
     link = doc.find("a", download="cases-predictions.csv")
     prefix = "data:text/csv;charset=utf-8;base64,"
     assert link.attrs["href"].startswith(prefix)

@@ -134,3 +134,30 @@ def test_a_column_empty_in_one_file_is_named(bc_frame, config, champion_schema) 
     )
     [issue] = report.errors
     assert (issue.rule, issue.file, issue.column) == ("not_all_missing", "new.csv", "mean_texture")
+
+
+def test_a_range_error_with_two_files_names_the_file_and_row(
+    bc_frame, config, champion_schema
+) -> None:
+    first, second = bc_frame.iloc[:300], bc_frame.iloc[300:].reset_index(drop=True)
+    second = second.assign(mean_radius=second["mean_radius"].astype(float))
+    second.loc[3, "mean_radius"] = 1e6  # row 4 of b.csv
+    frame = pd.concat([first, second], ignore_index=True)
+    columns = list(frame.columns)
+    report = validate(
+        frame,
+        {"a.csv": columns, "b.csv": columns},
+        config,
+        champion_schema,
+        rows_by_file={"a.csv": len(first), "b.csv": len(second)},
+    )
+    [issue] = report.errors
+    assert (issue.rule, issue.column, issue.file, issue.rows) == (
+        "in_range",
+        "mean_radius",
+        "b.csv",
+        [4],
+    )
+    text = report.render()
+    assert "(1 error, " in text and "1 errors" not in text
+    assert "[file 'b.csv', column 'mean_radius'] in_range (1 value, row 4)" in text

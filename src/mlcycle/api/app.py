@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException
 
 import mlcycle
 from mlcycle.api import routes
+from mlcycle.api.docs import add_docs_routes
 from mlcycle.api.holder import ModelHolder
 from mlcycle.api.metrics import ApiMetrics
 from mlcycle.api.prediction import PredictEndpoint
@@ -152,6 +153,8 @@ def create_app(
         "lineage. The champion is swapped in without downtime when the pipeline promotes a new "
         "one.",
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's pages load their assets from a CDN: ours are local
+        redoc_url=None,
     )
     app.state.settings, app.state.holder, app.state.metrics = settings, holder, metrics
     router = routes.router
@@ -165,6 +168,7 @@ def create_app(
         routes.add_health_route(extra, serving.health_route)
     app.include_router(router)
     app.include_router(extra)
+    add_docs_routes(app)
 
     @app.exception_handler(RequestError)
     async def request_error(_: Request, exc: RequestError) -> JSONResponse:

@@ -114,13 +114,15 @@ def read_arrow(body: bytes, max_instances: int) -> Any:
 # --- CSV -----------------------------------------------------------------------------------
 
 
-def read_csv(body: bytes, schema: dict[str, Any]) -> Any:
+def read_csv(body: bytes, schema: dict[str, Any], passthrough: tuple[str, ...] = ()) -> Any:
     """A CSV body (header row of feature names) as a table. An empty cell is unknown (null);
-    everything else must read as the feature's type."""
+    everything else must read as the feature's type. Pass-through columns stay text (an id
+    such as 007 keeps its zeros)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    types = {
+    types = {name: pa.string() for name in passthrough}
+    types |= {
         f["name"]: pa.float64() if f["type"] == "numeric" else pa.string()
         for f in schema["features"]
     }
@@ -173,16 +175,37 @@ def _is_number(text: str) -> bool:
 # --- Checks shared by both -----------------------------------------------------------------
 
 
-def _columns_problems(names: list[str], features: dict[str, Any], rows: int) -> list[dict]:
-    errors = []
+def passthrough_problems(passthrough: tuple[str, ...], features: dict[str, Any]) -> list[dict]:
+    """A pass-through name must not be a feature: features are always fed to the model."""
+    return [
+        problem(None, n, "passthrough_feature", f"{n!r} is a feature, not a pass-through column")
+        for n in passthrough
+        if n in features
+    ]
+
+
+def _columns_problems(
+    names: list[str], features: dict[str, Any], rows: int, passthrough: tuple[str, ...] = ()
+) -> list[dict]:
+    errors = passthrough_problems(passthrough, features)
+    errors += [
+        problem(None, n, "missing", f"pass-through column {n!r} is not in the body")
+        for n in passthrough
+        if n not in names and n not in features
+    ]
     if rows == 0:
         errors.append(problem(None, "instances", "too_short", "the body has no rows"))
     for name in sorted({n for n in names if names.count(n) > 1}):
         errors.append(problem(None, name, "duplicate", "duplicate column"))
     errors += [
-        problem(None, n, "extra_forbidden", f"unknown field {n!r}")
+        problem(
+            None,
+            n,
+            "extra_forbidden",
+            f"unknown field {n!r} (name it in ?passthrough= to keep it in the answer)",
+        )
         for n in names
-        if n not in features
+        if n not in features and n not in passthrough
     ]
     errors += [
         problem(None, n, "missing", f"feature {n!r} is missing") for n in features if n not in names
@@ -244,12 +267,15 @@ def _text_block(table: Any, features: list[dict[str, Any]], errors: list) -> np.
     return block
 
 
-def table_to_batch(table: Any, schema: dict[str, Any], max_instances: int) -> FeatureBatch:
-    """The model's input from a table, or RequestError naming every column and row at fault."""
+def table_to_batch(
+    table: Any, schema: dict[str, Any], max_instances: int, passthrough: tuple[str, ...] = ()
+) -> FeatureBatch:
+    """The model's input from a table, or RequestError naming every column and row at fault.
+    Columns named in `passthrough` are allowed and left out of the model's input."""
     if table.num_rows > max_instances:
         raise too_many(max_instances)
     features = {f["name"]: f for f in schema["features"]}
-    errors = _columns_problems(table.column_names, features, table.num_rows)
+    errors = _columns_problems(table.column_names, features, table.num_rows, passthrough)
     if errors:
         raise problems(errors)
     numeric = [f for f in features.values() if f["type"] == "numeric"]
@@ -266,20 +292,31 @@ def table_to_batch(table: Any, schema: dict[str, Any], max_instances: int) -> Fe
 
 
 def read_batch(
-    body: bytes, media_type: str, schema: dict[str, Any], max_instances: int
-) -> FeatureBatch:
-    table = read_arrow(body, max_instances) if media_type == ARROW else read_csv(body, schema)
-    return table_to_batch(table, schema, max_instances)
+    body: bytes,
+    media_type: str,
+    schema: dict[str, Any],
+    max_instances: int,
+    passthrough: tuple[str, ...] = (),
+) -> tuple[FeatureBatch, Any]:
+    """The model's input and the pass-through columns (a table, None when none are named)."""
+    if media_type == ARROW:
+        table = read_arrow(body, max_instances)
+    else:
+        table = read_csv(body, schema, passthrough)
+    batch = table_to_batch(table, schema, max_instances, passthrough)
+    return batch, table.select(list(passthrough)) if passthrough else None
 
 
 def write_predictions(
-    proba: np.ndarray, classes: list[str], version: str, media_type: str
+    proba: np.ndarray, classes: list[str], version: str, media_type: str, kept: Any = None
 ) -> bytes:
-    """`label` (the most probable class) and `probability_<class>` columns, in `media_type`."""
+    """`label` (the most probable class) and `probability_<class>` columns, in `media_type`,
+    after the pass-through columns (`kept`, a table) when there are any."""
     import pyarrow as pa
 
     labels = np.asarray(classes, dtype=object)[proba.argmax(axis=1)]
-    columns = {"label": pa.array(labels, type=pa.string())}
+    columns = {name: kept.column(name) for name in kept.column_names} if kept else {}
+    columns["label"] = pa.array(labels, type=pa.string())
     for i, name in enumerate(classes):
         columns[f"probability_{name}"] = pa.array(proba[:, i].astype(np.float64))
     table = pa.table(columns).replace_schema_metadata({"model_version": version})

@@ -10,6 +10,9 @@ from pydantic import BaseModel, Field
 class Prediction(BaseModel):
     label: str = Field(description="The most probable class.")
     probabilities: dict[str, float] = Field(description="Probability of every class.")
+    passthrough: dict[str, Any] | None = Field(
+        None, description="The fields named in ?passthrough=, as sent (only when named)."
+    )
 
 
 class PredictResponse(BaseModel):
@@ -41,6 +44,9 @@ class ModelInfo(BaseModel):
     dataset: str | None = None
     candidate: str | None = None
     metrics: dict[str, float]
+    metric_descriptions: dict[str, str] = Field(
+        default_factory=dict, description="What each metric measures, in a sentence."
+    )
     gate: dict[str, Any]
     lineage: dict[str, Any]
     evaluation: dict[str, Any] = Field(default_factory=dict)

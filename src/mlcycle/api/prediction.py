@@ -17,7 +17,12 @@ import numpy as np
 from anyio import to_thread
 from pydantic_core import to_json
 
-from mlcycle.api.columnar import columnar_format, read_batch, write_predictions
+from mlcycle.api.columnar import (
+    columnar_format,
+    passthrough_problems,
+    read_batch,
+    write_predictions,
+)
 from mlcycle.api.holder import ModelHolder
 from mlcycle.api.metrics import ApiMetrics
 from mlcycle.api.requests import (
@@ -25,6 +30,7 @@ from mlcycle.api.requests import (
     RequestError,
     parse_instances,
     problem,
+    problems,
     to_batch,
 )
 from mlcycle.model.predict import to_predictions
@@ -76,24 +82,69 @@ class Answer:
         return headers
 
 
+def passthrough_names(query_string: str) -> tuple[str, ...]:
+    """`?passthrough=id,outcome` (or the parameter repeated) as names, in order, once each."""
+    if not query_string:  # the hot path: nothing to parse
+        return ()
+    from urllib.parse import parse_qs
+
+    values = parse_qs(query_string, keep_blank_values=False).get("passthrough", [])
+    names = [n.strip() for value in values for n in value.split(",")]
+    return tuple(dict.fromkeys(n for n in names if n))
+
+
+def _split_json(
+    body: bytes, passthrough: tuple[str, ...], schema: dict[str, Any]
+) -> tuple[bytes, list[dict[str, Any]]]:
+    """The body without the pass-through fields, and those fields per instance (absent: null).
+    Anything malformed is left in place for the model's validation to name."""
+    import json
+
+    features = {f["name"] for f in schema["features"]}
+    if errors := passthrough_problems(passthrough, {n: None for n in features}):
+        raise problems(errors)
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return body, []
+    instances = data.get("instances") if isinstance(data, dict) else None
+    if not isinstance(instances, list):
+        return body, []
+    kept = []
+    for instance in instances:
+        if isinstance(instance, dict):
+            kept.append({n: instance.pop(n, None) for n in passthrough})
+    return to_json(data), kept
+
+
 def _refusal(exc: RequestError) -> Answer:
     return Answer(exc.status, exc.payload_json())
 
 
 def predict(
-    holder: ModelHolder, metrics: ApiMetrics, body: bytes, media_type: str | None = None
+    holder: ModelHolder,
+    metrics: ApiMetrics,
+    body: bytes,
+    media_type: str | None = None,
+    passthrough: tuple[str, ...] = (),
 ) -> Answer:
     """Validate, predict, and answer; never raises for anything a client can send.
 
     `media_type` is a columnar format (`columnar.MEDIA_TYPES`) or None for a JSON body; the
-    answer has the request's format, and errors are always JSON."""
+    answer has the request's format, and errors are always JSON. `passthrough` names columns
+    (fields) that are not features: they are kept in the answer and not fed to the model."""
     model = holder.current  # read once: a swap mid-request does not touch this request
     if model is None:
         return Answer(503, to_json({"detail": no_model_message(holder), "errors": []}))
+    kept: Any = None
     try:
         if media_type:
-            batch = read_batch(body, media_type, model.schema, holder.max_instances)
+            batch, kept = read_batch(
+                body, media_type, model.schema, holder.max_instances, passthrough
+            )
         else:
+            if passthrough:
+                body, kept = _split_json(body, passthrough, model.schema)
             batch = to_batch(
                 parse_instances(model.adapter, body, holder.max_instances), model.schema
             )
@@ -113,20 +164,26 @@ def predict(
     counts = np.bincount(proba.argmax(axis=1), minlength=len(classes)).tolist()
     metrics.count_predictions(model.version, classes, counts)
     if media_type:
-        payload = write_predictions(proba, classes, model.version, media_type)
+        payload = write_predictions(proba, classes, model.version, media_type, kept)
         return Answer(200, payload, media_type, model.version)
-    payload = to_json(
-        {"predictions": to_predictions(proba, classes), "model_version": model.version}
-    )
+    predictions = to_predictions(proba, classes)
+    if kept:
+        for prediction, fields in zip(predictions, kept, strict=True):
+            prediction["passthrough"] = fields
+    payload = to_json({"predictions": predictions, "model_version": model.version})
     return Answer(200, payload, JSON_TYPE, model.version)
 
 
 async def predict_async(
-    holder: ModelHolder, metrics: ApiMetrics, body: bytes, media_type: str | None = None
+    holder: ModelHolder,
+    metrics: ApiMetrics,
+    body: bytes,
+    media_type: str | None = None,
+    passthrough: tuple[str, ...] = (),
 ) -> Answer:
     if len(body) > THREAD_ABOVE_BYTES:
-        return await to_thread.run_sync(predict, holder, metrics, body, media_type)
-    return predict(holder, metrics, body, media_type)
+        return await to_thread.run_sync(predict, holder, metrics, body, media_type, passthrough)
+    return predict(holder, metrics, body, media_type, passthrough)
 
 
 def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:
@@ -167,6 +224,7 @@ class PredictEndpoint:
                 self.metrics,
                 body,
                 columnar_format(_header(headers, b"content-type")),
+                passthrough_names(scope.get("query_string", b"").decode("latin-1")),
             )
         except RequestError as exc:
             answer = _refusal(exc)

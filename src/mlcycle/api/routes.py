@@ -20,9 +20,15 @@ from mlcycle.api.models import (
     ReloadResult,
     Status,
 )
-from mlcycle.api.prediction import no_model_message, predict_async, read_body
+from mlcycle.api.prediction import (
+    no_model_message,
+    passthrough_names,
+    predict_async,
+    read_body,
+)
 from mlcycle.api.requests import RequestError, problem, refusal
 from mlcycle.api.settings import ApiSettings
+from mlcycle.model.metrics import DESCRIPTIONS as METRIC_DESCRIPTIONS
 from mlcycle.model.registry import REPORT_FILE
 
 IMAGE_TYPES = {".png": "image/png", ".svg": "image/svg+xml"}
@@ -33,14 +39,29 @@ COLUMNAR = {
     CSV: {"schema": {"type": "string"}},
     ARROW: {"schema": {"type": "string", "format": "binary"}},
 }
+PASSTHROUGH_HELP = (
+    "Columns (JSON: instance fields) that are not features, such as an id or a known outcome, "
+    "comma-separated or repeated: each is kept in the answer, beside the prediction of its row, "
+    "and not fed to the model. Other unknown columns are refused (422)."
+)
 PREDICT_BODY = {
+    "parameters": [
+        {
+            "name": "passthrough",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "string"},
+            "example": "patient_id,outcome",
+            "description": PASSTHROUGH_HELP,
+        }
+    ],
     "requestBody": {
         "required": True,
         "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/PredictRequest"}},
             **COLUMNAR,
         },
-    }
+    },
 }
 
 
@@ -104,6 +125,9 @@ def model_info(model: Model, holder: Holder) -> dict[str, Any]:
         "dataset": meta.get("dataset"),
         "candidate": meta["model"].get("candidate"),
         "metrics": meta["metrics"],
+        "metric_descriptions": {
+            n: METRIC_DESCRIPTIONS[n] for n in meta["metrics"] if n in METRIC_DESCRIPTIONS
+        },
         "gate": meta["gate"],
         "lineage": meta["lineage"],
         "evaluation": meta.get("evaluation", {}),
@@ -213,6 +237,10 @@ async def predict(request: Request) -> Response:
     Arrow IPC stream). The answer then has the same format, with columns `label` and
     `probability_<class>`, and the version in the `x-model-version` header.
 
+    Columns that are not features (an id, a known outcome) are refused unless named in
+    `?passthrough=`: then they are kept in the answer and not fed to the model (CSV and Arrow:
+    as the first columns; JSON: a `passthrough` object in each prediction).
+
     Bad input gets a 4xx JSON error naming the instance (row, from 0) and field; no model yet
     gets 503.
     """
@@ -227,7 +255,11 @@ async def predict(request: Request) -> Response:
     except RequestError as exc:
         return Response(exc.payload_json(), status_code=exc.status, media_type="application/json")
     answer = await predict_async(
-        state.holder, state.metrics, body, columnar_format(request.headers.get("content-type"))
+        state.holder,
+        state.metrics,
+        body,
+        columnar_format(request.headers.get("content-type")),
+        passthrough_names(request.url.query),
     )
     headers = {"x-model-version": answer.model_version} if answer.model_version else None
     return Response(answer.body, answer.status, headers, answer.media_type)

@@ -6,6 +6,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
+def plural(n: int, word: str) -> str:
+    """`1 error`, `2 errors`."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
 @dataclass(frozen=True)
 class Issue:
     """One broken rule: where, which rule, how many values, and a few of them."""
@@ -16,6 +21,7 @@ class Issue:
     file: str | None = None
     count: int | None = None
     examples: list[Any] = field(default_factory=list)
+    rows: list[int] = field(default_factory=list)  # the first few, from 1 after the header
 
 
 @dataclass
@@ -53,14 +59,17 @@ class DataReport:
         """Plain text a person can act on, one line per finding."""
         verdict = "passed" if self.passed else "REJECTED"
         lines = [
-            f"{self.stage}: {verdict} ({len(self.errors)} errors, {len(self.warnings)} warnings)"
+            f"{self.stage}: {verdict} ({plural(len(self.errors), 'error')}, "
+            f"{plural(len(self.warnings), 'warning')})"
         ]
         for label, issues in (("error", self.errors), ("warning", self.warnings)):
             for issue in issues:
                 where = ", ".join(
                     f"{k} {v!r}" for k, v in (("file", issue.file), ("column", issue.column)) if v
                 )
-                count = f" ({issue.count} values)" if issue.count is not None else ""
+                rows = ", ".join(map(str, issue.rows))
+                at = f", {'row' if len(issue.rows) == 1 else 'rows'} {rows}" if rows else ""
+                count = f" ({plural(issue.count, 'value')}{at})" if issue.count is not None else ""
                 examples = f" e.g. {issue.examples}" if issue.examples else ""
                 prefix = f"[{where}] " if where else ""
                 lines.append(f"  {label}: {prefix}{issue.rule}{count}: {issue.message}{examples}")

@@ -101,15 +101,40 @@ def _column_checks(
     return pa.DataFrameSchema(columns, strict=False)
 
 
-def _run(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> list[Issue]:
-    """Validate lazily; one Issue per (column, check) with its count and example values."""
+def _locate(rows_by_file: dict[str, int] | None) -> Any:
+    """Snapshot row (from 0, files concatenated in order) -> (file, row in that file from 1)."""
+    if not rows_by_file:
+        return lambda index: (None, None)
+    names = list(rows_by_file)
+    ends = np.cumsum(list(rows_by_file.values()))
+
+    def locate(index: Any) -> tuple[str | None, int | None]:
+        if index is None or pd.isna(index):
+            return None, None
+        i = int(np.searchsorted(ends, int(index), side="right"))
+        if i >= len(names):
+            return None, None
+        start = int(ends[i - 1]) if i else 0
+        return names[i], int(index) - start + 1
+
+    return locate
+
+
+def _run(
+    schema: pa.DataFrameSchema, frame: pd.DataFrame, rows_by_file: dict[str, int] | None = None
+) -> list[Issue]:
+    """Validate lazily; one Issue per (column, check, file) with its count, example values and
+    first rows (counted from 1 after the file's header)."""
     try:
         schema.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
         issues = []
         cases = exc.failure_cases
-        keys = ["column", "check", "check_number"]
-        for (column, check, number), group in cases.groupby(keys, dropna=False, sort=False):
+        locate = _locate(rows_by_file)
+        located = [locate(i) for i in cases["index"]]
+        cases = cases.assign(_file=[f or "" for f, _ in located], _row=[r for _, r in located])
+        keys = ["column", "check", "check_number", "_file"]
+        for (column, check, number, file), group in cases.groupby(keys, dropna=False, sort=False):
             spec = schema.columns.get(column)
             if spec is not None and pd.notna(number):
                 # pandera reports a check by its error text; name the rule it broke instead.
@@ -117,13 +142,16 @@ def _run(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> list[Issue]:
                 rule, message = rule_check.name, rule_check.error or str(check)
             else:
                 rule, message = str(check).split("(")[0], str(check)
+            rows = [int(r) for r in group["_row"].dropna().head(MAX_EXAMPLES)]
             issues.append(
                 Issue(
                     rule=rule,
                     message=message,
                     column=str(column),
+                    file=file or None,
                     count=len(group),
                     examples=_examples(group["failure_case"]),
+                    rows=rows,
                 )
             )
         return issues
@@ -136,8 +164,11 @@ def validate(
     config: DatasetConfig,
     champion: dict[str, Any] | None = None,
     empty_columns_by_file: dict[str, list[str]] | None = None,
+    rows_by_file: dict[str, int] | None = None,
 ) -> DataReport:
-    """Every rule a snapshot must pass before it may train a model that could be promoted."""
+    """Every rule a snapshot must pass before it may train a model that could be promoted.
+
+    `rows_by_file` (ingest's, in snapshot order) lets value errors name the file and row."""
     report = DataReport(stage="validate")
     expected = expected_features(columns_by_file, config, champion)
     unknown = _check_files(report, columns_by_file, empty_columns_by_file or {}, expected, config)
@@ -158,7 +189,9 @@ def validate(
         )
     counts = _check_label(report, coerced[config.label], config)
     typed = {k: v for k, v in types.items() if k not in not_numbers}
-    _check_columns(report, coerced.drop(columns=list(not_numbers)), typed, config, champion)
+    _check_columns(
+        report, coerced.drop(columns=list(not_numbers)), typed, config, champion, rows_by_file
+    )
     report.info = {
         "rows": len(frame),
         "features": expected,
@@ -274,6 +307,7 @@ def _check_columns(
     types: dict[str, str],
     config: DatasetConfig,
     champion: dict[str, Any] | None,
+    rows_by_file: dict[str, int] | None = None,
 ) -> None:
     """The pandera rules: errors beyond the tolerance, warnings for anything the champion
     never saw, and a warning for columns with many missing values."""
@@ -285,14 +319,16 @@ def _check_columns(
             .astype(object)
         }
     )
-    report.errors += _run(_column_checks(types, config, champion, rules.range_tolerance), frame)
+    report.errors += _run(
+        _column_checks(types, config, champion, rules.range_tolerance), frame, rows_by_file
+    )
     if champion:
-        hard = {(i.column, i.rule) for i in report.errors}
+        hard = {(i.column, i.rule, i.file) for i in report.errors}
         observed = _column_checks(types, config, champion, 0.0, unseen_categories=True)
-        for issue in _run(observed, frame):
+        for issue in _run(observed, frame, rows_by_file):
             if (
                 issue.rule in ("in_range", "known_category")
-                and (issue.column, issue.rule) not in hard
+                and (issue.column, issue.rule, issue.file) not in hard
             ):
                 report.warnings.append(
                     replace(

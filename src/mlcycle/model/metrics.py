@@ -6,6 +6,19 @@ import numpy as np
 
 NAMES = ("roc_auc", "accuracy", "precision", "recall", "f1", "brier")
 LOWER_IS_BETTER = frozenset({"brier"})
+# What each metric says, for people (the model page, the report, the API's /v1/model).
+DESCRIPTIONS = {
+    "roc_auc": "Area under the ROC curve: how well the scores rank positives above negatives "
+    "(1 = perfect, 0.5 = chance). Multi-class: one class against the rest, averaged.",
+    "accuracy": "Share of test rows whose predicted class is right.",
+    "precision": "Of the rows predicted positive, the share that are (multi-class: averaged "
+    "over classes).",
+    "recall": "Of the rows that are positive, the share the model finds (multi-class: averaged "
+    "over classes).",
+    "f1": "Harmonic mean of precision and recall.",
+    "brier": "Mean squared error of the predicted probabilities (0 = perfect; lower is "
+    "better): how well calibrated they are.",
+}
 
 
 def score(

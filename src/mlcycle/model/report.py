@@ -13,7 +13,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from mlcycle.model.metrics import LOWER_IS_BETTER, NAMES
+from mlcycle.model.metrics import DESCRIPTIONS, LOWER_IS_BETTER, NAMES
 
 IMAGES = ("roc_curve.png", "confusion_matrix.png")
 
@@ -39,7 +39,14 @@ def render_report(metadata: dict[str, Any], images: dict[str, bytes]) -> str:
         delta = None if theirs is None else mine - theirs
         better = None if delta is None or delta == 0 else (delta < 0) == (name in LOWER_IS_BETTER)
         rows.append(
-            {"name": name, "challenger": mine, "champion": theirs, "delta": delta, "better": better}
+            {
+                "name": name,
+                "challenger": mine,
+                "champion": theirs,
+                "delta": delta,
+                "better": better,
+                "description": DESCRIPTIONS.get(name, ""),
+            }
         )
     embedded = {
         name: "data:image/png;base64," + base64.b64encode(data).decode()

@@ -73,6 +73,7 @@ def validate(
         config,
         _champion_schema(root, champion_version),
         files["empty_columns_by_file"],
+        files.get("rows_by_file"),
     )
     report.info["rows_by_file"] = files.get("rows_by_file", {})
     _write_json(report_path, report.to_dict())
@@ -242,6 +243,7 @@ def register(
         "champion": registry.champion_version(),
         "candidate": meta["model"].get("candidate"),
         "warnings": validation["warnings"],
+        "onnx": meta.get("onnx"),  # how the API will serve it: onnxruntime, or why not
     }
     _write_json(registration_path, summary)
     return summary

@@ -25,6 +25,16 @@ def api() -> ApiClient:
 # -- predict --------------------------------------------------------------------------------
 
 
+def percent(probability: float) -> str:
+    """`87.5%`; at the extremes `> 99.9%` and `< 0.1%`, never a rounded `100.0%` or `0.0%`
+    (a model is never that sure)."""
+    if probability > 0.999:
+        return "> 99.9%"
+    if probability < 0.001:
+        return "< 0.1%"
+    return f"{100 * probability:.1f}%"
+
+
 def _result(schema: dict[str, Any], response: dict[str, Any], typed: dict[str, str]) -> dict:
     prediction = response["predictions"][0]
     probabilities = prediction["probabilities"]
@@ -36,7 +46,7 @@ def _result(schema: dict[str, Any], response: dict[str, Any], typed: dict[str, s
             {
                 "cls": cls,
                 "probability": probabilities[cls],
-                "percent": f"{100 * probabilities[cls]:.1f}",
+                "percent": percent(probabilities[cls]),
                 "width": f"{100 * probabilities[cls]:.2f}",
             }
             for cls in schema["classes"]
@@ -142,7 +152,7 @@ def _batch_result(
                 "number": i + 1,
                 "extra": [row[batch.header.index(c)] for c in batch.extra_columns],
                 "label": p["label"],
-                "probabilities": [f"{p['probabilities'][c]:.3f}" for c in classes],
+                "probabilities": [percent(p["probabilities"][c]) for c in classes],
             }
             for i, (row, p) in enumerate(zip(batch.rows[:DISPLAY_ROWS], predictions, strict=False))
         ],
