@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 from mlcycle.config import DatasetConfig
 from mlcycle.pipeline.components import DEFAULT_IMAGE
 
@@ -18,10 +16,6 @@ def compile_pipeline(output: str | Path, config: DatasetConfig, image: str = DEF
 
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    compiler.Compiler().compile(build_pipeline(config.resources), package_path=str(output))
-    if image != DEFAULT_IMAGE:
-        spec = yaml.safe_load(output.read_text())
-        for executor in spec["deploymentSpec"]["executors"].values():
-            executor["container"]["image"] = image
-        output.write_text(yaml.safe_dump(spec, sort_keys=False))
+    pipeline = build_pipeline(config.resources, None if image == DEFAULT_IMAGE else image)
+    compiler.Compiler().compile(pipeline, package_path=str(output))
     return output
