@@ -8,6 +8,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXTRAS := api,ui,cloud,export,dev
 PYTEST_ARGS ?=
+# make test runs on this many pytest-xdist workers: most of the suite waits on subprocesses
+# (pipeline steps, servers, Chromium), so two workers keep both cores busy. WORKERS=0: serial.
+WORKERS ?= 2
 # Only the folders that exist (bench/ may not, on a fresh branch): ruff fails on a missing path.
 LINT_PATHS := $(wildcard src tests bench scripts)
 
@@ -38,7 +41,7 @@ ui: install ## Serve the web UI on http://127.0.0.1:8081 (calls the API at MLCYC
 test: install lint ## Install if needed, then run the whole test suite (lint included)
 	bash scripts/ensure-chromium.sh
 	bash scripts/ensure-inso.sh
-	$(BIN)/pytest -m "not containers" $(PYTEST_ARGS)
+	$(BIN)/pytest -m "not containers" -n $(WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 test-containers: install ## Build the three images (podman, no Docker engine) and start each as its cloud would
 	bash scripts/containers/ensure-podman.sh
