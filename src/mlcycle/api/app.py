@@ -35,7 +35,8 @@ PREDICT_PATH = "/v1/predict"
 
 class FrontDoor:
     """The first middleware (inside Starlette's last-resort error handler): times and counts
-    every request, and sends POSTs on the predict routes straight to the predict endpoint,
+    every request, answers HEAD as GET without the body (FastAPI's routes list no HEAD), and
+    sends POSTs on the predict routes straight to the predict endpoint,
     past FastAPI's per-request machinery (the hot path). The FastAPI predict route documents
     the same function and answers only if this middleware is not installed."""
 
@@ -60,6 +61,8 @@ class FrontDoor:
         try:
             if fast:
                 await self.predict(scope, receive, send_status)
+            elif method == "HEAD":
+                await self.app({**scope, "method": "GET"}, receive, _without_body(send_status))
             else:
                 await self.app(scope, receive, send_status)
         finally:
@@ -67,6 +70,17 @@ class FrontDoor:
             # so that scanners cannot grow the metrics without bound.
             route = path if fast else getattr(scope.get("route"), "path", "unmatched")
             self.metrics.observe(route, method, status, time.perf_counter() - started)
+
+
+def _without_body(send: Any) -> Any:
+    """HEAD is GET without the body: the same status and headers (content-length included)."""
+
+    async def send_head(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body":
+            message = {**message, "body": b""}
+        await send(message)
+
+    return send_head
 
 
 async def _poll(holder: ModelHolder, seconds: float) -> None:

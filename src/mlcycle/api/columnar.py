@@ -32,6 +32,7 @@ from mlcycle.model.predict import FeatureBatch
 
 ARROW = "application/vnd.apache.arrow.stream"
 CSV = "text/csv"
+JSON = "application/json"
 MEDIA_TYPES = (ARROW, CSV)
 
 
@@ -381,6 +382,21 @@ def write_predictions(
 
 
 def columnar_format(content_type: str | None) -> str | None:
-    """The columnar format a Content-Type names, or None (the body is then read as JSON)."""
+    """The columnar format a Content-Type names, or None for JSON (also when none is sent);
+    RequestError(415) for any other type, which would otherwise be read as something else."""
     value = (content_type or "").split(";", 1)[0].strip().lower()
-    return value if value in MEDIA_TYPES else None
+    if value in MEDIA_TYPES:
+        return value
+    if value in ("", JSON):
+        return None
+    hint = (
+        " (curl -d sends form data: add -H 'content-type: application/json')"
+        if value == "application/x-www-form-urlencoded"
+        else ""
+    )
+    raise refusal(
+        415,
+        f"cannot read a body of type {value!r}{hint}; send {', '.join((JSON, *MEDIA_TYPES))}",
+        "Content-Type",
+        "unsupported_media_type",
+    )

@@ -241,11 +241,12 @@ async def predict(request: Request) -> Response:
     `?passthrough=`: then they are kept in the answer and not fed to the model (CSV and Arrow:
     as the first columns; JSON: a `passthrough` object in each prediction).
 
-    Bad input gets a 4xx JSON error naming the instance (row, from 0) and field; no model yet
-    gets 503.
+    Any other Content-Type is refused (415); none at all is read as JSON. Bad input gets a 4xx
+    JSON error naming the instance (row, from 0) and field; no model yet gets 503.
     """
     state = request.app.state
     try:
+        media_type = columnar_format(request.headers.get("content-type"))
         declared = request.headers.get("content-length")
         body = await read_body(
             request.stream(),
@@ -255,11 +256,7 @@ async def predict(request: Request) -> Response:
     except RequestError as exc:
         return Response(exc.payload_json(), status_code=exc.status, media_type="application/json")
     answer = await predict_async(
-        state.holder,
-        state.metrics,
-        body,
-        columnar_format(request.headers.get("content-type")),
-        passthrough_names(request.url.query),
+        state.holder, state.metrics, body, media_type, passthrough_names(request.url.query)
     )
     headers = {"x-model-version": answer.model_version} if answer.model_version else None
     return Response(answer.body, answer.status, headers, answer.media_type)
