@@ -779,7 +779,7 @@ def serve(
     import uvicorn
 
     from mlcycle.api import create_app
-    from mlcycle.api.serving import resolve_serving
+    from mlcycle.api.serving import guarded_protocol, resolve_serving
     from mlcycle.api.settings import get_api_settings
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
@@ -792,6 +792,7 @@ def serve(
         port=serving.port,
         access_log=False,  # per-request log lines cost more than the prediction; see /metrics
         ws="none",  # no websocket routes: importing a websocket library costs ~0.1 s of start
+        http=guarded_protocol(settings.header_timeout_seconds, settings.body_timeout_seconds),
         log_level="info",
     )
 

@@ -18,6 +18,12 @@ class ApiSettings(Settings):
     max_body_bytes: int = Field(
         32 * 1024 * 1024, ge=1024, description="Largest request body accepted (bytes)."
     )
+    header_timeout_seconds: float = Field(
+        10.0, gt=0, description="A request's headers must arrive within this (else 408, closed)."
+    )
+    body_timeout_seconds: float = Field(
+        60.0, gt=0, description="A request's body must arrive within this after its headers."
+    )
 
 
 def get_api_settings(**overrides: object) -> ApiSettings:
