@@ -17,9 +17,10 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from mlcycle import storage
 from mlcycle.api.requests import request_adapter
 from mlcycle.model.predict import Predictor, load_predictor
-from mlcycle.model.registry import Registry, RegistryError
+from mlcycle.model.registry import CHAMPION_FILE, Registry, RegistryError
 
 log = logging.getLogger("mlcycle.api")
 
@@ -99,11 +100,47 @@ class ModelHolder:
             self._on_refresh(result, self.current)
         return result
 
+    def _read_pointer(self) -> dict[str, Any] | None:
+        """The champion pointer, or RegistryError naming its file if it cannot be used."""
+        uri = storage.join(self.registry.models, CHAMPION_FILE)
+        try:
+            pointer = self.registry.champion_pointer()
+        except Exception as exc:  # unreadable, truncated, not JSON
+            raise RegistryError(f"the champion pointer {uri} cannot be read: {exc}") from exc
+        if pointer is None:
+            return None
+        if not isinstance(pointer, dict) or not isinstance(pointer.get("version"), str):
+            raise RegistryError(
+                f'the champion pointer {uri} names no version (it needs a "version" string)'
+            )
+        return pointer
+
+    def _refuse(self, key: tuple[str, str], reason: str, force: bool) -> Refresh:
+        """Record a refusal (logged once per pointer, unless forced); the old model stays."""
+        if key != self._refused or force:
+            current = self.current
+            log.error(
+                "refused champion %s, still serving %s: %s",
+                key[0] or "(unknown)",
+                current.version if current else "nothing",
+                reason,
+            )
+        self._refused = key
+        self.last_refusal = {
+            "version": key[0],
+            "reason": reason,
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        return Refresh("refused", key[0] or None, reason)
+
     def _refresh(self, force: bool) -> Refresh:
-        pointer = self.registry.champion_pointer()
+        try:
+            pointer = self._read_pointer()
+        except RegistryError as exc:  # a bad pointer is refused like a bad model
+            return self._refuse(("", str(exc)), str(exc), force)
         if pointer is None:
             return Refresh("no_champion", None, f"no champion in {self.registry.models}")
-        key = (pointer["version"], pointer.get("sha256", ""))
+        key = (pointer["version"], str(pointer.get("sha256", "")))
         current = self.current
         if current and (current.version, current.pointer_sha256) == key:
             return Refresh("unchanged", current.version)
@@ -112,20 +149,7 @@ class ModelHolder:
         try:
             model = load_served_model(self.registry, pointer, self.max_instances)
         except Exception as exc:  # whatever went wrong, the old model keeps serving
-            reason = f"{type(exc).__name__}: {exc}"
-            self._refused = key
-            self.last_refusal = {
-                "version": key[0],
-                "reason": reason,
-                "at": datetime.now(UTC).isoformat(timespec="seconds"),
-            }
-            log.error(
-                "refused champion %s, still serving %s: %s",
-                key[0],
-                current.version if current else "nothing",
-                reason,
-            )
-            return Refresh("refused", key[0], reason)
+            return self._refuse(key, f"{type(exc).__name__}: {exc}", True)
         self.current = model  # the swap: one reference assignment
         self._refused = None
         log.info(

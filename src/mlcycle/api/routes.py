@@ -212,8 +212,9 @@ def require_admin(
 )
 async def reload(holder: Holder, response: Response) -> dict[str, Any]:
     """Check the champion pointer now (it is also polled); load and swap in a new champion.
-    A champion that fails to load or fails its sha256 check is refused (409) and the current
-    model keeps serving. Needs `Authorization: Bearer <MLCYCLE_ADMIN_TOKEN>`."""
+    A champion that fails to load or fails its sha256 check, or a champion pointer that cannot
+    be read (its file is named in `detail`), is refused (409) and the current model keeps
+    serving. Needs `Authorization: Bearer <MLCYCLE_ADMIN_TOKEN>`."""
     result = await to_thread.run_sync(holder.refresh, True)
     if result.outcome == "refused":
         response.status_code = 409
