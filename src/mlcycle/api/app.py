@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException
 
 import mlcycle
 from mlcycle.api import routes
+from mlcycle.api.auth import FailedAttempts
 from mlcycle.api.docs import add_docs_routes
 from mlcycle.api.holder import ModelHolder
 from mlcycle.api.metrics import ApiMetrics
@@ -35,8 +36,8 @@ PREDICT_PATH = "/v1/predict"
 
 class FrontDoor:
     """The first middleware (inside Starlette's last-resort error handler): times and counts
-    every request, answers HEAD as GET without the body (FastAPI's routes list no HEAD), and
-    sends POSTs on the predict routes straight to the predict endpoint,
+    every request, adds the security headers, answers HEAD as GET without the body (FastAPI's
+    routes list no HEAD), and sends POSTs on the predict routes straight to the predict endpoint,
     past FastAPI's per-request machinery (the hot path). The FastAPI predict route documents
     the same function and answers only if this middleware is not installed."""
 
@@ -54,6 +55,7 @@ class FrontDoor:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                message = {**message, "headers": _with_security_headers(message["headers"])}
             await send(message)
 
         path, method = scope["path"], scope["method"]
@@ -70,6 +72,23 @@ class FrontDoor:
             # so that scanners cannot grow the metrics without bound.
             route = path if fast else getattr(scope.get("route"), "path", "unmatched")
             self.metrics.observe(route, method, status, time.perf_counter() - started)
+
+
+# Every answer gets these unless its route set its own (the docs page and the model report
+# set a Content-Security-Policy that lets them render). JSON needs no policy but "nothing".
+SECURITY_HEADERS = (
+    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+)
+
+
+def _with_security_headers(headers: Any) -> list[tuple[bytes, bytes]]:
+    headers = list(headers)
+    present = {name.lower() for name, _ in headers}
+    headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
+    return headers
 
 
 def _without_body(send: Any) -> Any:
@@ -128,8 +147,8 @@ def _openapi(app: FastAPI, holder: ModelHolder) -> Any:
 
 
 def _error_response(exc: RequestError) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-    return JSONResponse(exc.payload(), status_code=exc.status, headers=headers)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+    return JSONResponse(exc.payload(), status_code=exc.status, headers=headers | exc.headers)
 
 
 def create_app(
@@ -171,6 +190,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.settings, app.state.holder, app.state.metrics = settings, holder, metrics
+    app.state.admin_failures = FailedAttempts()
     router = routes.router
     extra = routes.APIRouter()
     routes.add_predict_route(extra, PREDICT_PATH, "predict")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated, Any
 
 from anyio import to_thread
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from mlcycle.api.auth import require_admin
 from mlcycle.api.columnar import ARROW, CSV, columnar_format
 from mlcycle.api.holder import ModelHolder, ServedModel
 from mlcycle.api.metrics import ApiMetrics
@@ -26,15 +26,17 @@ from mlcycle.api.prediction import (
     predict_async,
     read_body,
 )
-from mlcycle.api.requests import RequestError, problem, refusal
-from mlcycle.api.settings import ApiSettings
+from mlcycle.api.requests import RequestError, refusal
 from mlcycle.model.metrics import DESCRIPTIONS as METRIC_DESCRIPTIONS
 from mlcycle.model.registry import REPORT_FILE
 
 IMAGE_TYPES = {".png": "image/png", ".svg": "image/svg+xml"}
+# The report is one self-contained page: its plots are data: URIs, its style inline, no script.
+REPORT_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'none'"
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 413, 422, 503)
 }
+RELOAD_ERRORS = {**ERRORS, 429: {"model": ErrorResponse}}
 COLUMNAR = {
     CSV: {"schema": {"type": "string"}},
     ARROW: {"schema": {"type": "string", "format": "binary"}},
@@ -67,10 +69,6 @@ PREDICT_BODY = {
 
 def get_holder(request: Request) -> ModelHolder:
     return request.app.state.holder
-
-
-def get_settings(request: Request) -> ApiSettings:
-    return request.app.state.settings
 
 
 def served_model(holder: Annotated[ModelHolder, Depends(get_holder)]) -> ServedModel:
@@ -177,36 +175,15 @@ def report(model: Model, holder: Holder) -> Response:
     if REPORT_FILE not in model.metadata.get("artifacts", []):
         raise refusal(404, f"version {model.version} has no report", "", "not_found")
     data = holder.registry.read_artifact(model.version, REPORT_FILE)
-    return Response(data, media_type="text/html; charset=utf-8")
-
-
-def require_admin(
-    settings: Annotated[ApiSettings, Depends(get_settings)],
-    authorization: Annotated[str | None, Header()] = None,
-) -> None:
-    token = settings.admin_token.get_secret_value() if settings.admin_token else ""
-    if not token:
-        raise refusal(
-            403,
-            "reload is disabled: no MLCYCLE_ADMIN_TOKEN is configured",
-            "Authorization",
-            "disabled",
-        )
-    scheme, _, given = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not given:
-        raise RequestError(
-            401,
-            "send Authorization: Bearer <MLCYCLE_ADMIN_TOKEN>",
-            (problem(None, "Authorization", "missing", "a bearer token is required"),),
-        )
-    if not secrets.compare_digest(given.encode(), token.encode()):
-        raise refusal(403, "wrong admin token", "Authorization", "forbidden")
+    return Response(
+        data, media_type="text/html; charset=utf-8", headers={"content-security-policy": REPORT_CSP}
+    )
 
 
 @router.post(
     "/v1/model/reload",
     response_model=ReloadResult,
-    responses={409: {"model": ReloadResult}, **ERRORS},
+    responses={409: {"model": ReloadResult}, **RELOAD_ERRORS},
     dependencies=[Depends(require_admin)],
     tags=["model"],
 )
@@ -214,7 +191,8 @@ async def reload(holder: Holder, response: Response) -> dict[str, Any]:
     """Check the champion pointer now (it is also polled); load and swap in a new champion.
     A champion that fails to load or fails its sha256 check, or a champion pointer that cannot
     be read (its file is named in `detail`), is refused (409) and the current model keeps
-    serving. Needs `Authorization: Bearer <MLCYCLE_ADMIN_TOKEN>`."""
+    serving. Needs `Authorization: Bearer <MLCYCLE_ADMIN_TOKEN>`; after 10 wrong tokens in a
+    minute a client gets 429 until the minute has passed."""
     result = await to_thread.run_sync(holder.refresh, True)
     if result.outcome == "refused":
         response.status_code = 409
