@@ -11,7 +11,6 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from anyio import to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
@@ -22,10 +21,10 @@ import mlcycle
 from mlcycle.api import routes
 from mlcycle.api.auth import FailedAttempts
 from mlcycle.api.docs import add_docs_routes
-from mlcycle.api.holder import ModelHolder
+from mlcycle.api.holder import ModelHolder, StorageStalledError
 from mlcycle.api.metrics import ApiMetrics
 from mlcycle.api.prediction import PredictEndpoint
-from mlcycle.api.requests import RequestError, request_adapter
+from mlcycle.api.requests import RequestError, problem, request_adapter
 from mlcycle.api.serving import Serving, resolve_serving
 from mlcycle.api.settings import ApiSettings, get_api_settings
 from mlcycle.model.registry import Registry
@@ -106,7 +105,9 @@ async def _poll(holder: ModelHolder, seconds: float) -> None:
     while True:
         await asyncio.sleep(seconds)
         try:
-            await to_thread.run_sync(holder.refresh)
+            await holder.refresh_async()
+        except StorageStalledError as exc:
+            log.error("checking the champion pointer: %s; retrying in %ss", exc, seconds)
         except Exception:  # storage hiccups must not stop the poller
             log.exception("checking the champion pointer failed; retrying in %ss", seconds)
 
@@ -160,12 +161,17 @@ def create_app(
     settings = settings or get_api_settings()
     serving = serving or resolve_serving(os.environ, settings.root)
     metrics = ApiMetrics()
-    holder = ModelHolder(Registry(serving.root), settings.max_instances, metrics.on_refresh)
+    holder = ModelHolder(
+        Registry(serving.root),
+        settings.max_instances,
+        metrics.on_refresh,
+        settings.storage_timeout_seconds,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         try:
-            result = await to_thread.run_sync(holder.refresh)
+            result = await holder.refresh_async()
             if result.outcome == "no_champion":
                 log.warning("no model yet: %s; run the training pipeline", result.detail)
         except Exception:
@@ -207,6 +213,14 @@ def create_app(
     @app.exception_handler(RequestError)
     async def request_error(_: Request, exc: RequestError) -> JSONResponse:
         return _error_response(exc)
+
+    @app.exception_handler(StorageStalledError)
+    async def storage_stalled(_: Request, exc: StorageStalledError) -> JSONResponse:
+        message = f"{exc}; the model being served is unchanged"
+        return JSONResponse(
+            {"detail": message, "errors": [problem(None, "storage", "timeout", message)]},
+            status_code=504,
+        )
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:

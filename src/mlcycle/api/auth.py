@@ -49,11 +49,11 @@ class FailedAttempts:
         return times
 
 
-def get_settings(request: Request) -> ApiSettings:
+async def get_settings(request: Request) -> ApiSettings:
     return request.app.state.settings
 
 
-def require_admin(
+async def require_admin(
     request: Request,
     settings: Annotated[ApiSettings, Depends(get_settings)],
     authorization: Annotated[str | None, Header()] = None,

@@ -22,6 +22,12 @@ class ApiSettings(Settings):
     max_body_bytes: int = Field(
         32 * 1024 * 1024, ge=1024, description="Largest request body accepted (bytes)."
     )
+    storage_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="Longest wait for the registry's storage (a model, an artifact, the "
+        "champion pointer) before answering 504; the health checks never wait for it.",
+    )
     header_timeout_seconds: float = Field(
         10.0, gt=0, description="A request's headers must arrive within this (else 408, closed)."
     )
