@@ -192,7 +192,8 @@ def _csv_cells_problems(body: bytes, schema: dict[str, Any], reason: str) -> Req
     if not_utf8:
         return RequestError(
             400,
-            f"the body is not UTF-8 text: {len(not_utf8)} cell(s) hold other bytes",
+            f"the body is not UTF-8 text: {len(not_utf8)} cell(s) or column name(s) hold "
+            "other bytes",
             tuple(not_utf8[:MAX_REPORTED_ERRORS]),
         )
     if not_numbers:
