@@ -67,7 +67,7 @@ case $service in
     run gcloud run deploy mlcycle-ui "${common[@]}" \
       --service-account "mlcycle-ui@${project}.iam.gserviceaccount.com" \
       --cpu 1 --memory 512Mi --concurrency 40 --max-instances 3 --timeout 60 \
-      --set-env-vars "MLCYCLE_API_URL=${api_url}" \
+      --set-env-vars "MLCYCLE_API_URL=${api_url},MLCYCLE_UI_PROXY_HOPS=1" \
       --set-secrets "MLCYCLE_UI_SECRET_KEY=mlcycle-ui-secret-key:latest"
     ;;
   *) echo "unknown service: $service (api or ui)" >&2; usage ;;

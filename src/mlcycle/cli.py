@@ -777,13 +777,17 @@ def serve(
     import os
 
     import uvicorn
+    from pydantic import ValidationError
 
     from mlcycle.api import create_app
-    from mlcycle.api.serving import resolve_serving
+    from mlcycle.api.serving import guarded_protocol, resolve_serving
     from mlcycle.api.settings import get_api_settings
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
-    settings = get_api_settings()
+    try:
+        settings = get_api_settings()
+    except ValidationError as exc:
+        raise _fail("; ".join(e["msg"] for e in exc.errors()), 2) from None
     serving = resolve_serving(os.environ, settings.root, root, host, port)
     err.print(f"mlcycle API on http://{serving.host}:{serving.port}  (registry {serving.root})")
     uvicorn.run(
@@ -792,6 +796,7 @@ def serve(
         port=serving.port,
         access_log=False,  # per-request log lines cost more than the prediction; see /metrics
         ws="none",  # no websocket routes: importing a websocket library costs ~0.1 s of start
+        http=guarded_protocol(settings.header_timeout_seconds, settings.body_timeout_seconds),
         log_level="info",
     )
 

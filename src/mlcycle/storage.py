@@ -50,9 +50,16 @@ def join(uri: str, *parts: str) -> str:
     return out
 
 
+# gcsfs waits forever for a bucket that accepts a connection and never answers; with this,
+# each of its HTTP requests gives up (TimeoutError) after this many seconds.
+GCS_REQUEST_TIMEOUT_SECONDS = 60.0
+
+
 def filesystem(uri: str) -> tuple[fsspec.AbstractFileSystem, str]:
     """The filesystem serving `uri` and the path within it."""
     options: dict[str, Any] = {}
+    if uri.startswith("gs://"):
+        options["requests_timeout"] = GCS_REQUEST_TIMEOUT_SECONDS
     if uri.startswith("gs://") and os.environ.get("STORAGE_EMULATOR_HOST"):
         # The GCS emulator takes no credentials; gcsfs reads the host from the environment.
         options["token"] = "anon"

@@ -92,7 +92,7 @@ def client(root: Path) -> Iterator[TestClient]:
 class LiveServer:
     """uvicorn in a thread on 127.0.0.1: real HTTP, real concurrency."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, **options: Any) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
@@ -102,6 +102,7 @@ class LiveServer:
             log_level="warning",
             access_log=False,
             lifespan="on",
+            **options,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -141,3 +141,37 @@ def test_no_model_means_503_saying_to_run_the_pipeline(tmp_path: Path) -> None:
         for path in ("/v1/model", "/v1/schema", "/readyz"):
             assert client.get(path).status_code == 503
         assert client.get("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/plain",
+        "multipart/form-data; boundary=x",
+        "application/xml",
+        "application/x-www-form-urlencoded",
+    ],
+)
+def test_a_body_of_another_type_is_415_not_read_as_json(
+    client: TestClient, example: dict[str, Any], content_type: str
+) -> None:
+    response = client.post(
+        "/v1/predict", content=body([example]), headers={"content-type": content_type}
+    )
+    assert response.status_code == 415, response.text
+    assert response.headers["content-type"] == "application/json"
+    error = response.json()["errors"][0]
+    assert (error["field"], error["type"]) == ("Content-Type", "unsupported_media_type")
+    assert content_type.split(";")[0] in response.json()["detail"]
+    # JSON, said or not, is read as JSON.
+    for said in ({"content-type": "application/json; charset=utf-8"}, {}):
+        assert client.post("/v1/predict", content=body([example]), headers=said).is_success
+
+
+def test_head_on_a_get_route_answers_its_headers_without_the_body(client: TestClient) -> None:
+    for path in ("/healthz", "/readyz", "/v1/schema", "/v1/model", "/openapi.json"):
+        get, head = client.get(path), client.head(path)
+        assert (head.status_code, head.content) == (200, b""), path
+        assert head.headers["content-type"] == get.headers["content-type"]
+        assert head.headers["content-length"] == str(len(get.content))
+    assert client.head("/v1/predict").status_code == 405

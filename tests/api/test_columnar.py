@@ -154,6 +154,22 @@ CASES = {
         "colour",
         "extra_forbidden",
     ),
+    "csv: bytes not UTF-8 in a header name": (
+        lambda r: csv(r).replace(b"mean_area", b"mean_area\xff", 1),
+        CSV,
+        400,
+        None,
+        "mean_area\ufffd",
+        "invalid_utf8",
+    ),
+    "csv: bytes not UTF-8 in a number cell": (
+        lambda r: csv_text(r, 3, "mean_area", "@").replace(b"@", b"1\xff2"),
+        CSV,
+        400,
+        3,
+        "mean_area",
+        "invalid_utf8",
+    ),
     "csv: header only": (lambda r: csv(r.iloc[:0]), CSV, 422, None, "instances", "too_short"),
     "csv: empty body": (lambda r: b"", CSV, 400, None, "body", "invalid_body"),
     "csv: too many rows": (
@@ -167,6 +183,14 @@ CASES = {
     "arrow: not arrow": (lambda r: b'{"instances": []}', ARROW, 400, None, "body", "invalid_body"),
     "arrow: empty body": (lambda r: b"", ARROW, 400, None, "body", "invalid_body"),
     "arrow: truncated": (lambda r: arrow(r)[:-100], ARROW, 400, None, "body", "invalid_body"),
+    "arrow: a column name not UTF-8": (
+        lambda r: arrow(r, nan_is_null=False).replace(b"mean_area", b"mean_are\xff"),
+        ARROW,
+        400,
+        None,
+        "mean_are\ufffd",
+        "invalid_utf8",
+    ),
     "arrow: compressed": (
         lambda r: arrow(r, compression="zstd"),
         ARROW,

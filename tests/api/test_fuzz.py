@@ -3,8 +3,10 @@ and responses that match the document (status codes, content types, bodies)."""
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from .conftest import ADMIN_TOKEN, LiveServer
@@ -56,3 +58,102 @@ def test_schemathesis_finds_no_server_error(live: LiveServer, tmp_path: Path) ->
     failures = result.stdout[result.stdout.find("FAILURES") :][:4000]
     assert result.returncode == 0, failures + tail
     assert "No issues found" in result.stdout or " passed" in tail, tail
+
+
+# --- Columnar bodies ------------------------------------------------------------------------
+# Seeded mutations of valid CSV and Arrow bodies, posted to a started server. Every answer must
+# be a 200 or a JSON 4xx: never a 5xx, never a dropped connection.
+
+FUZZ_SEED = 20261201
+FUZZ_BODIES = 2000
+FUZZ_SECONDS = 20
+BAD_BYTES = [b"\xff", b"\xc3", b"\xe2\x82", b"\x00", b"\xed\xa0\x80", b"\xfe\xff", b"\x80"]
+ODD_TEXT = [
+    b'"',
+    b'""',
+    b'"a,b"',
+    b",",
+    b"\n",
+    b"\r\n",
+    b"\r",
+    b"1e309",
+    b"-1e309",
+    b"9" * 400,
+    b"nan",
+    b"inf",
+    b"0x1p3",
+    b"1_000",
+    b"\xef\xbb\xbf",
+    b" ",
+]
+
+
+def valid_bodies(example: dict[str, object], rows: int = 3) -> dict[str, bytes]:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    table = pa.table({k: [v] * rows for k, v in example.items()})
+    sink = pa.BufferOutputStream()
+    pacsv.write_csv(table, sink)
+    csv = sink.getvalue().to_pybytes()
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return {"text/csv": csv, "application/vnd.apache.arrow.stream": sink.getvalue().to_pybytes()}
+
+
+def mutate(body: bytes, rng: random.Random) -> bytes:
+    """One to three seeded edits: byte flips, truncation, bad UTF-8, quotes, odd numbers."""
+    data = bytearray(body)
+    for _ in range(rng.randint(1, 3)):
+        at = rng.randrange(len(data) + 1)
+        kind = rng.randrange(6)
+        if kind == 0 and data:  # flip a byte
+            data[min(at, len(data) - 1)] = rng.randrange(256)
+        elif kind == 1:  # truncate
+            del data[at:]
+        elif kind == 2:
+            data[at:at] = rng.choice(BAD_BYTES)
+        elif kind == 3:
+            data[at:at] = rng.choice(ODD_TEXT)
+        elif kind == 4 and data:  # replace a span with an odd value
+            data[at : at + rng.randint(1, 8)] = rng.choice(ODD_TEXT + BAD_BYTES)
+        else:  # duplicate a span
+            data[at:at] = data[at : at + rng.randint(1, 64)]
+    return bytes(data)
+
+
+def fuzz_columnar(url: str, example: dict[str, object], count: int, seed: int) -> list[str]:
+    """Post `count` mutated bodies; the failures, as readable lines."""
+    import httpx
+
+    rng = random.Random(seed)
+    bases = list(valid_bodies(example).items())
+    failures: list[str] = []
+    deadline = time.monotonic() + FUZZ_SECONDS
+    with httpx.Client(base_url=url, timeout=10) as http:
+        for i in range(count):
+            if time.monotonic() > deadline:
+                failures.append(f"stopped after {i} bodies: over {FUZZ_SECONDS} s")
+                break
+            media_type, base = bases[i % len(bases)]
+            body = mutate(base, rng)
+            try:
+                answer = http.post(
+                    "/v1/predict", content=body, headers={"content-type": media_type}
+                )
+            except httpx.TransportError as exc:
+                failures.append(f"{i} {media_type} {body[:60]!r}: {type(exc).__name__}")
+                continue
+            json_error = answer.headers.get("content-type", "").startswith("application/json")
+            if not (answer.status_code == 200 or (400 <= answer.status_code < 500 and json_error)):
+                failures.append(f"{i} {media_type} {body[:60]!r}: {answer.status_code}")
+    return failures
+
+
+def test_mutated_csv_and_arrow_bodies_get_200_or_a_json_4xx(live: LiveServer) -> None:
+    import httpx
+
+    example = httpx.get(f"{live.url}/v1/schema").json()["examples"]["malignant"][0]
+    failures = fuzz_columnar(live.url, example, FUZZ_BODIES, FUZZ_SEED)
+    assert not failures, f"{len(failures)} of {FUZZ_BODIES} failed:\n" + "\n".join(failures[:20])

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import time
 from collections import Counter
 from pathlib import Path
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 
 from mlcycle.api import create_app
@@ -139,3 +141,28 @@ def test_hot_swap_under_load_fails_no_request(root: Path, trained: Trained) -> N
     # Once a response came from the new model, later-finishing requests do too
     # (allowing for the requests that were already in flight on the old one).
     assert versions[switched + concurrency :].count(trained.first) == 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"version": "2026', '{"sha256": "00"}', '["a", "list"]', '{"version": 7}'],
+    ids=["truncated", "no version", "not an object", "version not a string"],
+)
+def test_a_malformed_pointer_is_refused_naming_the_file_and_the_old_model_serves(
+    root: Path, trained: Trained, text: str
+) -> None:
+    app = create_app(api_settings(poll_seconds=0.05), serving_for(root))
+    with TestClient(app) as client:
+        example = client.get("/v1/schema").json()["examples"]["benign"][0]
+        pointer = root / "models" / "champion.json"
+        pointer.write_text(text)
+        response = client.post("/v1/model/reload", headers=AUTH)
+        assert response.status_code == 409, response.text
+        assert response.headers["content-type"] == "application/json"
+        payload = response.json()
+        assert payload["outcome"] == "refused" and str(pointer) in payload["detail"]
+        assert payload["model_version"] == trained.first
+        time.sleep(0.2)  # the poller meets the same pointer, and must not stop either
+        assert client.get("/readyz").json()["model_version"] == trained.first
+        assert client.post("/v1/predict", json={"instances": [example]}).status_code == 200
+        assert client.get("/v1/model").json()["serving"]["last_refusal"]["reason"]

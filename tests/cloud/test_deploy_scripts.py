@@ -305,7 +305,9 @@ def test_api_gets_the_bucket_root_and_the_token_from_secret_manager(services: di
 
 def test_ui_gets_the_api_url_and_one_key_for_every_instance(services: dict) -> None:
     ui = services["ui"]
-    assert flag(ui, "--set-env-vars") == "MLCYCLE_API_URL=https://api.run.app"
+    assert (
+        flag(ui, "--set-env-vars") == "MLCYCLE_API_URL=https://api.run.app,MLCYCLE_UI_PROXY_HOPS=1"
+    )
     assert flag(ui, "--set-secrets") == "MLCYCLE_UI_SECRET_KEY=mlcycle-ui-secret-key:latest"
 
 

@@ -85,3 +85,23 @@ def test_pages_send_security_headers(client: Any) -> None:
     assert "script-src 'none'" in headers["Content-Security-Policy"]
     assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
     assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_behind_https_the_session_cookie_is_secure_and_hsts_is_sent(
+    api_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from .conftest import make_app
+
+    forwarded = {"X-Forwarded-Proto": "https"}
+    monkeypatch.setenv("MLCYCLE_UI_PROXY_HOPS", "1")  # as on Cloud Run: one proxy, trusted
+    behind = make_app(api_url).test_client().get("/", headers=forwarded)
+    assert "; Secure" in behind.headers["Set-Cookie"]
+    assert behind.headers["Strict-Transport-Security"].startswith("max-age=")
+    # Over plain HTTP (a local UI) the cookie must not be Secure, or browsers would drop it.
+    plain = make_app(api_url).test_client().get("/")
+    assert "Secure" not in plain.headers["Set-Cookie"]
+    assert "Strict-Transport-Security" not in plain.headers
+    # With no proxy configured, a client cannot claim HTTPS.
+    monkeypatch.delenv("MLCYCLE_UI_PROXY_HOPS")
+    spoofed = make_app(api_url).test_client().get("/", headers=forwarded)
+    assert "Secure" not in spoofed.headers["Set-Cookie"]

@@ -43,3 +43,19 @@ def test_join_and_normalize() -> None:
     assert storage.normalize("gs://b/p/") == "gs://b/p"
     assert storage.normalize("relative").startswith("/")
     assert storage.normalize("file:///tmp/x") == "/tmp/x"
+
+
+@pytest.mark.timeout(20)  # without the request timeout this read would hang
+def test_a_bucket_that_never_answers_times_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+    import time
+
+    with socket.socket() as silent:  # accepts connections (the kernel does), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        monkeypatch.setenv("STORAGE_EMULATOR_HOST", f"http://127.0.0.1:{silent.getsockname()[1]}")
+        monkeypatch.setattr(storage, "GCS_REQUEST_TIMEOUT_SECONDS", 0.5)
+        began = time.monotonic()
+        with pytest.raises(TimeoutError):
+            storage.read_bytes("gs://stalled-bucket/models/champion.json")
+        assert time.monotonic() - began < 5

@@ -11,7 +11,6 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from anyio import to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
@@ -20,11 +19,12 @@ from starlette.exceptions import HTTPException
 
 import mlcycle
 from mlcycle.api import routes
+from mlcycle.api.auth import FailedAttempts
 from mlcycle.api.docs import add_docs_routes
-from mlcycle.api.holder import ModelHolder
+from mlcycle.api.holder import ModelHolder, StorageStalledError
 from mlcycle.api.metrics import ApiMetrics
 from mlcycle.api.prediction import PredictEndpoint
-from mlcycle.api.requests import RequestError, request_adapter
+from mlcycle.api.requests import RequestError, problem, request_adapter
 from mlcycle.api.serving import Serving, resolve_serving
 from mlcycle.api.settings import ApiSettings, get_api_settings
 from mlcycle.model.registry import Registry
@@ -35,7 +35,8 @@ PREDICT_PATH = "/v1/predict"
 
 class FrontDoor:
     """The first middleware (inside Starlette's last-resort error handler): times and counts
-    every request, and sends POSTs on the predict routes straight to the predict endpoint,
+    every request, adds the security headers, answers HEAD as GET without the body (FastAPI's
+    routes list no HEAD), and sends POSTs on the predict routes straight to the predict endpoint,
     past FastAPI's per-request machinery (the hot path). The FastAPI predict route documents
     the same function and answers only if this middleware is not installed."""
 
@@ -53,6 +54,7 @@ class FrontDoor:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                message = {**message, "headers": _with_security_headers(message["headers"])}
             await send(message)
 
         path, method = scope["path"], scope["method"]
@@ -60,6 +62,8 @@ class FrontDoor:
         try:
             if fast:
                 await self.predict(scope, receive, send_status)
+            elif method == "HEAD":
+                await self.app({**scope, "method": "GET"}, receive, _without_body(send_status))
             else:
                 await self.app(scope, receive, send_status)
         finally:
@@ -69,11 +73,41 @@ class FrontDoor:
             self.metrics.observe(route, method, status, time.perf_counter() - started)
 
 
+# Every answer gets these unless its route set its own (the docs page and the model report
+# set a Content-Security-Policy that lets them render). JSON needs no policy but "nothing".
+SECURITY_HEADERS = (
+    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+)
+
+
+def _with_security_headers(headers: Any) -> list[tuple[bytes, bytes]]:
+    headers = list(headers)
+    present = {name.lower() for name, _ in headers}
+    headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
+    return headers
+
+
+def _without_body(send: Any) -> Any:
+    """HEAD is GET without the body: the same status and headers (content-length included)."""
+
+    async def send_head(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body":
+            message = {**message, "body": b""}
+        await send(message)
+
+    return send_head
+
+
 async def _poll(holder: ModelHolder, seconds: float) -> None:
     while True:
         await asyncio.sleep(seconds)
         try:
-            await to_thread.run_sync(holder.refresh)
+            await holder.refresh_async()
+        except StorageStalledError as exc:
+            log.error("checking the champion pointer: %s; retrying in %ss", exc, seconds)
         except Exception:  # storage hiccups must not stop the poller
             log.exception("checking the champion pointer failed; retrying in %ss", seconds)
 
@@ -114,8 +148,8 @@ def _openapi(app: FastAPI, holder: ModelHolder) -> Any:
 
 
 def _error_response(exc: RequestError) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-    return JSONResponse(exc.payload(), status_code=exc.status, headers=headers)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+    return JSONResponse(exc.payload(), status_code=exc.status, headers=headers | exc.headers)
 
 
 def create_app(
@@ -127,12 +161,17 @@ def create_app(
     settings = settings or get_api_settings()
     serving = serving or resolve_serving(os.environ, settings.root)
     metrics = ApiMetrics()
-    holder = ModelHolder(Registry(serving.root), settings.max_instances, metrics.on_refresh)
+    holder = ModelHolder(
+        Registry(serving.root),
+        settings.max_instances,
+        metrics.on_refresh,
+        settings.storage_timeout_seconds,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         try:
-            result = await to_thread.run_sync(holder.refresh)
+            result = await holder.refresh_async()
             if result.outcome == "no_champion":
                 log.warning("no model yet: %s; run the training pipeline", result.detail)
         except Exception:
@@ -157,6 +196,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.settings, app.state.holder, app.state.metrics = settings, holder, metrics
+    app.state.admin_failures = FailedAttempts()
     router = routes.router
     extra = routes.APIRouter()
     routes.add_predict_route(extra, PREDICT_PATH, "predict")
@@ -173,6 +213,14 @@ def create_app(
     @app.exception_handler(RequestError)
     async def request_error(_: Request, exc: RequestError) -> JSONResponse:
         return _error_response(exc)
+
+    @app.exception_handler(StorageStalledError)
+    async def storage_stalled(_: Request, exc: StorageStalledError) -> JSONResponse:
+        message = f"{exc}; the model being served is unchanged"
+        return JSONResponse(
+            {"detail": message, "errors": [problem(None, "storage", "timeout", message)]},
+            status_code=504,
+        )
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:

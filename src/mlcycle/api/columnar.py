@@ -19,11 +19,20 @@ from typing import Any
 
 import numpy as np
 
-from mlcycle.api.requests import RequestError, bounds, problem, problems, refusal, too_many
+from mlcycle.api.requests import (
+    MAX_REPORTED_ERRORS,
+    RequestError,
+    bounds,
+    problem,
+    problems,
+    refusal,
+    too_many,
+)
 from mlcycle.model.predict import FeatureBatch
 
 ARROW = "application/vnd.apache.arrow.stream"
 CSV = "text/csv"
+JSON = "application/json"
 MEDIA_TYPES = (ARROW, CSV)
 
 
@@ -67,6 +76,20 @@ def batch_header(metadata: bytes) -> tuple[int, bool]:
     return rows, bool(_field(metadata, batch, 3))
 
 
+def _check_names(schema: Any) -> None:
+    """Column names must be UTF-8 (pyarrow decodes them only when asked, so ask now)."""
+    bad = []
+    for j in range(len(schema)):
+        try:
+            schema.field(j).name  # noqa: B018
+        except UnicodeDecodeError as exc:
+            readable = exc.object.decode("utf-8", "replace")
+            message = f"column {j + 1}'s name is not UTF-8 text: {bytes(exc.object[:40])!r}"
+            bad.append(problem(None, readable, "invalid_utf8", message))
+    if bad:
+        raise RequestError(400, "the body is not valid UTF-8 in its column names", tuple(bad))
+
+
 def read_arrow(body: bytes, max_instances: int) -> Any:
     """An Arrow IPC stream as a validated table; RequestError for anything else."""
     import pyarrow as pa
@@ -80,6 +103,7 @@ def read_arrow(body: bytes, max_instances: int) -> Any:
         if first.type != "schema":
             raise ValueError("the stream does not start with a schema")
         schema = pa.ipc.read_schema(first)
+        _check_names(schema)
         for message in reader:
             if message.type == "dictionary":
                 raise refusal(
@@ -117,7 +141,7 @@ def read_arrow(body: bytes, max_instances: int) -> Any:
 def read_csv(body: bytes, schema: dict[str, Any], passthrough: tuple[str, ...] = ()) -> Any:
     """A CSV body (header row of feature names) as a table. An empty cell is unknown (null);
     everything else must read as the feature's type. Pass-through columns stay text (an id
-    such as 007 keeps its zeros)."""
+    such as 007 keeps its zeros). Text must be UTF-8."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -127,41 +151,68 @@ def read_csv(body: bytes, schema: dict[str, Any], passthrough: tuple[str, ...] =
         for f in schema["features"]
     }
     try:
-        return pacsv.read_csv(
+        table = pacsv.read_csv(
             pa.py_buffer(body),
             convert_options=pacsv.ConvertOptions(
                 column_types=types, null_values=[""], strings_can_be_null=True
             ),
         )
-    except pa.ArrowInvalid as exc:
-        if "conversion error" in str(exc):
-            raise _not_numbers(body, schema) from None
-        raise _bad_body("CSV file", str(exc)) from None
+        table.column_names  # noqa: B018 (pyarrow decodes the header's names only when asked)
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise _csv_cells_problems(body, schema, str(exc)) from None
+    return table
 
 
-def _not_numbers(body: bytes, schema: dict[str, Any]) -> RequestError:
-    """Name the cells that are not numbers: read again as text, then try each cell."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
+def _csv_cells_problems(body: bytes, schema: dict[str, Any], reason: str) -> RequestError:
+    """Name the cells pyarrow could not read: bytes that are not UTF-8 (400) and text where a
+    number belongs (422), by row (from 0, after the header) and column. The body is read
+    again by the standard library's csv module, bad bytes kept as surrogates to be found."""
+    import csv
+    import io
 
-    numeric = [f["name"] for f in schema["features"] if f["type"] == "numeric"]
-    table = pacsv.read_csv(
-        pa.py_buffer(body),
-        convert_options=pacsv.ConvertOptions(
-            column_types={name: pa.string() for name in numeric},
-            null_values=[""],
-            strings_can_be_null=True,
-        ),
-    )
-    errors: list[dict[str, Any]] = []
-    for name in numeric:
-        if name not in table.column_names:
-            continue
-        for row, value in enumerate(table.column(name).to_pylist()):
-            if value is not None and not _is_number(value):
-                message = f"expected a number, got {value[:40]!r}"
-                errors.append(problem(row, name, "float_parsing", message))
-    return problems(errors) if errors else _bad_body("CSV file", "a cell could not be read")
+    numeric = {f["name"] for f in schema["features"] if f["type"] == "numeric"}
+    text = body.decode("utf-8", "surrogateescape")
+    not_utf8: list[dict[str, Any]] = []
+    not_numbers: list[dict[str, Any]] = []
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""))
+        names = next(reader, [])
+        for j, name in enumerate(names):
+            if _has_bad_bytes(name):
+                not_utf8.append(_not_utf8(None, _readable(name), f"column {j + 1}'s name", name))
+        for row, cells in enumerate(reader):
+            for name, value in zip(names, cells, strict=False):
+                if _has_bad_bytes(value):
+                    not_utf8.append(_not_utf8(row, _readable(name), "the cell", value))
+                elif name in numeric and value and not _is_number(value):
+                    message = f"expected a number, got {value[:40]!r}"
+                    not_numbers.append(problem(row, name, "float_parsing", message))
+    except csv.Error:
+        pass  # what pyarrow said is then the best description
+    if not_utf8:
+        return RequestError(
+            400,
+            f"the body is not UTF-8 text: {len(not_utf8)} cell(s) or column name(s) hold "
+            "other bytes",
+            tuple(not_utf8[:MAX_REPORTED_ERRORS]),
+        )
+    if not_numbers:
+        return problems(not_numbers)
+    return _bad_body("CSV file", reason)
+
+
+def _has_bad_bytes(text: str) -> bool:
+    return any("\udc80" <= c <= "\udcff" for c in text)
+
+
+def _readable(text: str) -> str:
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _not_utf8(row: int | None, field: str, what: str, value: str) -> dict[str, Any]:
+    raw = value.encode("utf-8", "surrogateescape")
+    message = f"{what} is not UTF-8 text: {raw[:40]!r}"
+    return problem(row, field, "invalid_utf8", message)
 
 
 def _is_number(text: str) -> bool:
@@ -332,6 +383,21 @@ def write_predictions(
 
 
 def columnar_format(content_type: str | None) -> str | None:
-    """The columnar format a Content-Type names, or None (the body is then read as JSON)."""
+    """The columnar format a Content-Type names, or None for JSON (also when none is sent);
+    RequestError(415) for any other type, which would otherwise be read as something else."""
     value = (content_type or "").split(";", 1)[0].strip().lower()
-    return value if value in MEDIA_TYPES else None
+    if value in MEDIA_TYPES:
+        return value
+    if value in ("", JSON):
+        return None
+    hint = (
+        " (curl -d sends form data: add -H 'content-type: application/json')"
+        if value == "application/x-www-form-urlencoded"
+        else ""
+    )
+    raise refusal(
+        415,
+        f"cannot read a body of type {value!r}{hint}; send {', '.join((JSON, *MEDIA_TYPES))}",
+        "Content-Type",
+        "unsupported_media_type",
+    )

@@ -18,6 +18,11 @@ from fastapi.responses import FileResponse, HTMLResponse
 from mlcycle.api.requests import refusal
 
 ASSETS_PATH = "/docs/assets"
+# Swagger UI's page starts the bundle with an inline script and styles itself inline.
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'"
+)
 ASSETS = {
     "swagger-ui-bundle.js": "text/javascript",
     "swagger-ui.css": "text/css",
@@ -42,7 +47,7 @@ def add_docs_routes(app: FastAPI, openapi_url: str = "/openapi.json") -> None:
 
     @router.get("/docs")
     def swagger() -> HTMLResponse:
-        return get_swagger_ui_html(
+        page = get_swagger_ui_html(
             openapi_url=openapi_url,
             title=f"{app.title} - Swagger UI",
             swagger_js_url=f"{ASSETS_PATH}/swagger-ui-bundle.js",
@@ -50,10 +55,14 @@ def add_docs_routes(app: FastAPI, openapi_url: str = "/openapi.json") -> None:
             swagger_favicon_url=f"{ASSETS_PATH}/favicon.png",
             oauth2_redirect_url=redirect,
         )
+        page.headers["content-security-policy"] = DOCS_CSP
+        return page
 
     @router.get(redirect)
     def oauth2_redirect() -> HTMLResponse:
-        return get_swagger_ui_oauth2_redirect_html()
+        page = get_swagger_ui_oauth2_redirect_html()
+        page.headers["content-security-policy"] = DOCS_CSP
+        return page
 
     @router.get(ASSETS_PATH + "/{name}")
     def asset(name: str) -> FileResponse:

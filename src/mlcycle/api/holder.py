@@ -8,20 +8,31 @@ check is refused: the old model keeps serving, and the refusal is logged and cou
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import TypeAdapter
 
+from mlcycle import storage
 from mlcycle.api.requests import request_adapter
 from mlcycle.model.predict import Predictor, load_predictor
-from mlcycle.model.registry import Registry, RegistryError
+from mlcycle.model.registry import CHAMPION_FILE, Registry, RegistryError
 
 log = logging.getLogger("mlcycle.api")
+# Storage reads (model files, artifacts, the pointer) run in their own few threads, so a
+# stalled bucket can hold up at most these, never the threads the other routes answer from.
+STORAGE_THREADS = 4
+
+
+class StorageStalledError(Exception):
+    """Storage did not answer within the holder's storage timeout."""
 
 
 @dataclass(frozen=True)
@@ -79,14 +90,37 @@ class ModelHolder:
         registry: Registry,
         max_instances: int,
         on_refresh: Callable[[Refresh, ServedModel | None], None] | None = None,
+        storage_timeout: float = 10.0,
     ) -> None:
         self.registry = registry
         self.max_instances = max_instances
+        self.storage_timeout = storage_timeout
+        # What went wrong with storage last, cleared by the next check that reads it fine.
+        self.storage_problem: str | None = None
+        self._storage = ThreadPoolExecutor(STORAGE_THREADS, thread_name_prefix="mlcycle-storage")
         self.current: ServedModel | None = None
         self.last_refusal: dict[str, str] | None = None
         self._refused: tuple[str, str] | None = None
         self._on_refresh = on_refresh
         self._lock = threading.Lock()  # one load at a time (poller and reload endpoint)
+
+    async def in_storage_thread(self, call: Callable[..., Any], *args: Any) -> Any:
+        """`call(*args)` in a storage thread; StorageStalledError if it takes over storage_timeout
+        seconds (waiting for a free storage thread included). The call itself cannot be
+        stopped: it finishes, or fails on gcsfs's own request timeout, in its thread."""
+        future = asyncio.get_running_loop().run_in_executor(self._storage, call, *args)
+        try:
+            return await asyncio.wait_for(future, self.storage_timeout)
+        except TimeoutError:
+            problem = (
+                f"storage at {self.registry.root} did not answer within {self.storage_timeout:g} s"
+            )
+            self.storage_problem = f"{problem} ({time.strftime('%H:%M:%S', time.gmtime())} UTC)"
+            raise StorageStalledError(problem) from None
+
+    async def refresh_async(self, force: bool = False) -> Refresh:
+        """`refresh` in a storage thread, bounded by the storage timeout."""
+        return await self.in_storage_thread(self.refresh, force)
 
     def refresh(self, force: bool = False) -> Refresh:
         """Check the champion pointer; load and swap in a new champion if it changed.
@@ -94,16 +128,57 @@ class ModelHolder:
         A pointer already refused is not retried until it changes, unless `force`.
         """
         with self._lock:
-            result = self._refresh(force)
+            try:
+                result = self._refresh(force)
+            except Exception as exc:  # storage failed: say so in /readyz, then raise
+                self.storage_problem = f"reading the registry failed: {type(exc).__name__}: {exc}"
+                raise
+        self.storage_problem = None
         if self._on_refresh:
             self._on_refresh(result, self.current)
         return result
 
+    def _read_pointer(self) -> dict[str, Any] | None:
+        """The champion pointer, or RegistryError naming its file if it cannot be used."""
+        uri = storage.join(self.registry.models, CHAMPION_FILE)
+        try:
+            pointer = self.registry.champion_pointer()
+        except (ValueError, RegistryError) as exc:  # truncated, not JSON, not UTF-8
+            raise RegistryError(f"the champion pointer {uri} cannot be read: {exc}") from exc
+        if pointer is None:
+            return None
+        if not isinstance(pointer, dict) or not isinstance(pointer.get("version"), str):
+            raise RegistryError(
+                f'the champion pointer {uri} names no version (it needs a "version" string)'
+            )
+        return pointer
+
+    def _refuse(self, key: tuple[str, str], reason: str, force: bool) -> Refresh:
+        """Record a refusal (logged once per pointer, unless forced); the old model stays."""
+        if key != self._refused or force:
+            current = self.current
+            log.error(
+                "refused champion %s, still serving %s: %s",
+                key[0] or "(unknown)",
+                current.version if current else "nothing",
+                reason,
+            )
+        self._refused = key
+        self.last_refusal = {
+            "version": key[0],
+            "reason": reason,
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        return Refresh("refused", key[0] or None, reason)
+
     def _refresh(self, force: bool) -> Refresh:
-        pointer = self.registry.champion_pointer()
+        try:
+            pointer = self._read_pointer()
+        except RegistryError as exc:  # a bad pointer is refused like a bad model
+            return self._refuse(("", str(exc)), str(exc), force)
         if pointer is None:
             return Refresh("no_champion", None, f"no champion in {self.registry.models}")
-        key = (pointer["version"], pointer.get("sha256", ""))
+        key = (pointer["version"], str(pointer.get("sha256", "")))
         current = self.current
         if current and (current.version, current.pointer_sha256) == key:
             return Refresh("unchanged", current.version)
@@ -112,20 +187,7 @@ class ModelHolder:
         try:
             model = load_served_model(self.registry, pointer, self.max_instances)
         except Exception as exc:  # whatever went wrong, the old model keeps serving
-            reason = f"{type(exc).__name__}: {exc}"
-            self._refused = key
-            self.last_refusal = {
-                "version": key[0],
-                "reason": reason,
-                "at": datetime.now(UTC).isoformat(timespec="seconds"),
-            }
-            log.error(
-                "refused champion %s, still serving %s: %s",
-                key[0],
-                current.version if current else "nothing",
-                reason,
-            )
-            return Refresh("refused", key[0], reason)
+            return self._refuse(key, f"{type(exc).__name__}: {exc}", True)
         self.current = model  # the swap: one reference assignment
         self._refused = None
         log.info(

@@ -218,12 +218,13 @@ class PredictEndpoint:
 
         headers = scope["headers"]
         try:
+            media_type = columnar_format(_header(headers, b"content-type"))
             body = await read_body(chunks(), self.max_body_bytes(), _content_length(headers))
             answer = await predict_async(
                 self.holder,
                 self.metrics,
                 body,
-                columnar_format(_header(headers, b"content-type")),
+                media_type,
                 passthrough_names(scope.get("query_string", b"").decode("latin-1")),
             )
         except RequestError as exc:

@@ -35,9 +35,16 @@ def bounds(feature: dict[str, Any]) -> tuple[float, float]:
 class RequestError(Exception):
     """A request the API refuses: HTTP status, a summary, and one entry per problem."""
 
-    def __init__(self, status: int, message: str, errors: tuple[dict[str, Any], ...] = ()) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        errors: tuple[dict[str, Any], ...] = (),
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.message, self.errors = status, message, errors
+        self.headers = headers or {}
 
     def payload(self) -> dict[str, Any]:
         return {"detail": self.message, "errors": list(self.errors)}

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated, Any
 
-from anyio import to_thread
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from mlcycle.api.auth import require_admin
 from mlcycle.api.columnar import ARROW, CSV, columnar_format
-from mlcycle.api.holder import ModelHolder, ServedModel
+from mlcycle.api.holder import ModelHolder, ServedModel, StorageStalledError
 from mlcycle.api.metrics import ApiMetrics
 from mlcycle.api.models import (
     ErrorResponse,
@@ -26,15 +25,17 @@ from mlcycle.api.prediction import (
     predict_async,
     read_body,
 )
-from mlcycle.api.requests import RequestError, problem, refusal
-from mlcycle.api.settings import ApiSettings
+from mlcycle.api.requests import RequestError, refusal
 from mlcycle.model.metrics import DESCRIPTIONS as METRIC_DESCRIPTIONS
 from mlcycle.model.registry import REPORT_FILE
 
 IMAGE_TYPES = {".png": "image/png", ".svg": "image/svg+xml"}
+# The report is one self-contained page: its plots are data: URIs, its style inline, no script.
+REPORT_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'none'"
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 413, 422, 503)
+    code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 413, 422, 503, 504)
 }
+RELOAD_ERRORS = {**ERRORS, 429: {"model": ErrorResponse}}
 COLUMNAR = {
     CSV: {"schema": {"type": "string"}},
     ARROW: {"schema": {"type": "string", "format": "binary"}},
@@ -65,15 +66,13 @@ PREDICT_BODY = {
 }
 
 
-def get_holder(request: Request) -> ModelHolder:
+# Dependencies are async: FastAPI runs a sync one in a worker thread, and the routes that
+# must answer while storage stalls (health, model info) must not wait for a thread.
+async def get_holder(request: Request) -> ModelHolder:
     return request.app.state.holder
 
 
-def get_settings(request: Request) -> ApiSettings:
-    return request.app.state.settings
-
-
-def served_model(holder: Annotated[ModelHolder, Depends(get_holder)]) -> ServedModel:
+async def served_model(holder: Annotated[ModelHolder, Depends(get_holder)]) -> ServedModel:
     model = holder.current
     if model is None:
         raise refusal(503, no_model_message(holder))
@@ -87,27 +86,31 @@ router = APIRouter()
 
 
 @router.get("/healthz", response_model=Status, tags=["health"])
-def healthz() -> dict[str, Any]:
-    """The process is up (it may not have a model yet: see /readyz)."""
+async def healthz() -> dict[str, Any]:
+    """The process is up (it may not have a model yet: see /readyz). Answered on the event
+    loop, from memory: never waits for storage or for a thread."""
     return {"status": "ok"}
 
 
 def readiness(holder: ModelHolder, response: Response) -> dict[str, Any]:
-    model = holder.current
+    model, trouble = holder.current, holder.storage_problem
     if model is None:
         response.status_code = 503
-        return {"status": "not ready", "detail": no_model_message(holder)}
-    return {"status": "ready", "model_version": model.version}
+        return {"status": "not ready", "detail": trouble or no_model_message(holder)}
+    # The model is in memory, so predictions still work; the detail says what is failing.
+    detail = f"serving from memory; {trouble}" if trouble else None
+    return {"status": "ready", "model_version": model.version, "detail": detail}
 
 
 @router.get("/readyz", response_model=Status, responses={503: {"model": Status}}, tags=["health"])
-def readyz(holder: Holder, response: Response) -> dict[str, Any]:
-    """200 while a model is loaded and predictions can be served, else 503."""
+async def readyz(holder: Holder, response: Response) -> dict[str, Any]:
+    """200 while a model is loaded and predictions can be served, else 503; `detail` says
+    what is wrong (no champion yet, storage not answering). Never waits for storage."""
     return readiness(holder, response)
 
 
 @router.get("/metrics", tags=["health"], response_class=Response)
-def metrics(request: Request) -> Response:
+async def metrics(request: Request) -> Response:
     """Prometheus metrics: requests and latency by route and status, predictions by class,
     the model being served, and model loads and refusals."""
     registry: ApiMetrics = request.app.state.metrics
@@ -115,7 +118,7 @@ def metrics(request: Request) -> Response:
 
 
 @router.get("/v1/model", response_model=ModelInfo, responses=ERRORS, tags=["model"])
-def model_info(model: Model, holder: Holder) -> dict[str, Any]:
+async def model_info(model: Model, holder: Holder) -> dict[str, Any]:
     """The champion being served: version, creation time, test metrics, the gate's decision
     and reasons, lineage (data hash, pipeline run, commit, library versions)."""
     meta = model.metadata
@@ -144,10 +147,21 @@ def model_info(model: Model, holder: Holder) -> dict[str, Any]:
 
 
 @router.get("/v1/schema", response_model=FeatureSchema, responses=ERRORS, tags=["model"])
-def feature_schema(model: Model) -> dict[str, Any]:
+async def feature_schema(model: Model) -> dict[str, Any]:
     """The features a prediction needs: names, types, ranges and medians seen in training,
     and real example instances per class (the UI builds its form from this)."""
     return {"model_version": model.version, **model.schema}
+
+
+async def read_artifact(holder: ModelHolder, version: str, name: str) -> bytes:
+    """A stored file of `version`: 504 if storage stalls (StorageStalledError), 503 if it fails."""
+    try:
+        return await holder.in_storage_thread(holder.registry.read_artifact, version, name)
+    except StorageStalledError:
+        raise
+    except Exception as exc:
+        message = f"{name} of version {version} cannot be read from storage: {exc}"
+        raise refusal(503, message, "storage", "unavailable") from None
 
 
 @router.get(
@@ -156,12 +170,12 @@ def feature_schema(model: Model) -> dict[str, Any]:
     responses={200: {"content": {"image/png": {}}}, **ERRORS},
     tags=["model"],
 )
-def artifact(name: str, model: Model, holder: Holder) -> Response:
+async def artifact(name: str, model: Model, holder: Holder) -> Response:
     """An evaluation image of the champion: `roc_curve.png` or `confusion_matrix.png`."""
     images = [a for a in model.metadata.get("artifacts", []) if a.endswith(tuple(IMAGE_TYPES))]
     if name not in images:  # only names the registry lists: never a path from the request
         raise refusal(404, f"no artifact {name!r}; available: {images}", "name", "not_found")
-    data = holder.registry.read_artifact(model.version, name)
+    data = await read_artifact(holder, model.version, name)
     return Response(data, media_type=IMAGE_TYPES["." + name.rsplit(".", 1)[-1]])
 
 
@@ -171,50 +185,38 @@ def artifact(name: str, model: Model, holder: Holder) -> Response:
     responses={200: {"content": {"text/html": {}}}, **ERRORS},
     tags=["model"],
 )
-def report(model: Model, holder: Holder) -> Response:
+async def report(model: Model, holder: Holder) -> Response:
     """The champion's model report: one self-contained HTML page (data, validation, training,
     test metrics and plots, the gate's decision, lineage)."""
     if REPORT_FILE not in model.metadata.get("artifacts", []):
         raise refusal(404, f"version {model.version} has no report", "", "not_found")
-    data = holder.registry.read_artifact(model.version, REPORT_FILE)
-    return Response(data, media_type="text/html; charset=utf-8")
-
-
-def require_admin(
-    settings: Annotated[ApiSettings, Depends(get_settings)],
-    authorization: Annotated[str | None, Header()] = None,
-) -> None:
-    token = settings.admin_token.get_secret_value() if settings.admin_token else ""
-    if not token:
-        raise refusal(
-            403,
-            "reload is disabled: no MLCYCLE_ADMIN_TOKEN is configured",
-            "Authorization",
-            "disabled",
-        )
-    scheme, _, given = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not given:
-        raise RequestError(
-            401,
-            "send Authorization: Bearer <MLCYCLE_ADMIN_TOKEN>",
-            (problem(None, "Authorization", "missing", "a bearer token is required"),),
-        )
-    if not secrets.compare_digest(given.encode(), token.encode()):
-        raise refusal(403, "wrong admin token", "Authorization", "forbidden")
+    data = await read_artifact(holder, model.version, REPORT_FILE)
+    return Response(
+        data, media_type="text/html; charset=utf-8", headers={"content-security-policy": REPORT_CSP}
+    )
 
 
 @router.post(
     "/v1/model/reload",
     response_model=ReloadResult,
-    responses={409: {"model": ReloadResult}, **ERRORS},
+    responses={409: {"model": ReloadResult}, **RELOAD_ERRORS},
     dependencies=[Depends(require_admin)],
     tags=["model"],
 )
 async def reload(holder: Holder, response: Response) -> dict[str, Any]:
     """Check the champion pointer now (it is also polled); load and swap in a new champion.
-    A champion that fails to load or fails its sha256 check is refused (409) and the current
-    model keeps serving. Needs `Authorization: Bearer <MLCYCLE_ADMIN_TOKEN>`."""
-    result = await to_thread.run_sync(holder.refresh, True)
+    A champion that fails to load or fails its sha256 check, or a champion pointer that cannot
+    be read (its file is named in `detail`), is refused (409) and the current model keeps
+    serving. Storage that does not answer within MLCYCLE_STORAGE_TIMEOUT_SECONDS gets 504.
+    Needs `Authorization: Bearer <MLCYCLE_ADMIN_TOKEN>`; after 10 wrong tokens in a minute a
+    client gets 429 until the minute has passed."""
+    try:
+        result = await holder.refresh_async(True)
+    except StorageStalledError:
+        raise  # 504
+    except Exception as exc:
+        message = f"the registry cannot be read: {type(exc).__name__}: {exc}"
+        raise refusal(503, message, "storage", "unavailable") from None
     if result.outcome == "refused":
         response.status_code = 409
     current = holder.current
@@ -241,11 +243,12 @@ async def predict(request: Request) -> Response:
     `?passthrough=`: then they are kept in the answer and not fed to the model (CSV and Arrow:
     as the first columns; JSON: a `passthrough` object in each prediction).
 
-    Bad input gets a 4xx JSON error naming the instance (row, from 0) and field; no model yet
-    gets 503.
+    Any other Content-Type is refused (415); none at all is read as JSON. Bad input gets a 4xx
+    JSON error naming the instance (row, from 0) and field; no model yet gets 503.
     """
     state = request.app.state
     try:
+        media_type = columnar_format(request.headers.get("content-type"))
         declared = request.headers.get("content-length")
         body = await read_body(
             request.stream(),
@@ -255,11 +258,7 @@ async def predict(request: Request) -> Response:
     except RequestError as exc:
         return Response(exc.payload_json(), status_code=exc.status, media_type="application/json")
     answer = await predict_async(
-        state.holder,
-        state.metrics,
-        body,
-        columnar_format(request.headers.get("content-type")),
-        passthrough_names(request.url.query),
+        state.holder, state.metrics, body, media_type, passthrough_names(request.url.query)
     )
     headers = {"x-model-version": answer.model_version} if answer.model_version else None
     return Response(answer.body, answer.status, headers, answer.media_type)

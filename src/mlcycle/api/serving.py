@@ -49,3 +49,70 @@ def resolve_serving(
         health_route=_route(env.get("AIP_HEALTH_ROUTE")),
         predict_route=_route(env.get("AIP_PREDICT_ROUTE")),
     )
+
+
+def guarded_protocol(header_seconds: float, body_seconds: float) -> type:
+    """uvicorn's HTTP protocol with deadlines for slow clients, which uvicorn lacks: a
+    request's headers must arrive within `header_seconds` of the connection opening (or of the
+    previous response), and its body within `body_seconds` of the headers. A client that
+    misses one gets a JSON 408 and the connection is closed, so trickled headers or bodies
+    cannot hold connections open forever."""
+    import asyncio
+
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class GuardedProtocol(HttpToolsProtocol):
+        _deadline: asyncio.TimerHandle | None = None
+
+        def _arm(self, seconds: float, what: str) -> None:
+            self._disarm()
+            self._deadline = self.loop.call_later(seconds, self._expire, what, seconds)
+
+        def _disarm(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _expire(self, what: str, seconds: float) -> None:
+            self._deadline = None
+            if self.transport.is_closing():
+                return
+            if self.cycle is None or not self.cycle.response_started:
+                self.transport.write(
+                    _timeout_response(f"the request's {what} took over {seconds:g} s")
+                )
+            self.transport.close()
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm(header_seconds, "headers")
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def on_headers_complete(self) -> None:
+            self._arm(body_seconds, "body")
+            super().on_headers_complete()
+
+        def on_message_complete(self) -> None:
+            self._disarm()
+            super().on_message_complete()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing() and not self.pipeline:
+                self._arm(header_seconds, "headers")
+
+    return GuardedProtocol
+
+
+def _timeout_response(message: str) -> bytes:
+    import json
+
+    body = json.dumps({"detail": message, "errors": []}).encode()
+    head = (
+        "HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+    )
+    return head.encode() + body

@@ -7,8 +7,10 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from mlcycle.ui import errors, views
 from mlcycle.ui.api_client import ApiClient
@@ -24,12 +26,25 @@ CSP = (
 FORM_OVERHEAD = 64 * 1024  # the multipart envelope and the CSRF token around an upload
 
 
+HSTS = "max-age=31536000; includeSubDomains"
+
+
 def _security_headers(response: Response) -> Response:
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
+    if request.is_secure:  # over plain HTTP a browser ignores HSTS, and a local UI has none
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
     return response
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """The session cookie is Secure whenever the page came over HTTPS (SESSION_COOKIE_SECURE
+    would also set it on a local http:// UI, where the browser would then drop it)."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return super().get_cookie_secure(app) or request.is_secure
 
 
 ACRONYMS = {"roc", "auc", "pr"}
@@ -68,6 +83,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         log.warning("MLCYCLE_UI_SECRET_KEY is not set: using a random key for this process")
         app.config["SECRET_KEY"] = secrets.token_hex(32)
 
+    if settings.ui_proxy_hops:  # the scheme and client the proxy saw, e.g. https
+        hops = settings.ui_proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+    app.session_interface = _SessionInterface()
     app.extensions["mlcycle.api"] = ApiClient(app.config["API_URL"], app.config["API_TIMEOUT"])
     CSRFProtect(app)
     app.register_blueprint(views.bp)

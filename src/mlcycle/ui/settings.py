@@ -23,6 +23,12 @@ class UiSettings(BaseSettings):
     ui_max_rows: int = Field(
         10_000, ge=1, description="Most rows in one batch upload (the API's default limit)."
     )
+    ui_proxy_hops: int = Field(
+        0,
+        ge=0,
+        description="Proxies in front of the UI whose X-Forwarded-Proto and -For are trusted "
+        "(Cloud Run: 1). Behind HTTPS the session cookie is then Secure and HSTS is sent.",
+    )
     ui_secret_key: SecretStr | None = Field(
         None,
         description="Signs the session cookie that holds the CSRF token. Set it when more than "

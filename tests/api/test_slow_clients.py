@@ -1,0 +1,84 @@
+"""Slow clients cannot hold connections open: headers or a body trickled byte by byte get a
+408 and a closed connection within the deadlines (`mlcycle serve`'s protocol, on a real
+server on 127.0.0.1, talked to through a raw socket)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mlcycle.api import create_app
+from mlcycle.api.serving import guarded_protocol
+
+from .conftest import LiveServer, api_settings, serving_for
+
+DEADLINE = 1.0  # seconds, for headers and for bodies
+PATIENCE = 4.0  # how long a test waits for the server to close
+
+
+@pytest.fixture
+def guarded(root: Path) -> Iterator[LiveServer]:
+    app = create_app(api_settings(), serving_for(root), poll=False)
+    with LiveServer(app, http=guarded_protocol(DEADLINE, DEADLINE)) as server:
+        yield server
+
+
+def trickle(port: int, start: bytes, then: bytes) -> tuple[float, bytes]:
+    """Send `start`, then `then` one byte every 50 ms; (seconds until the server closed, what
+    it answered). Fails if the server is still listening after PATIENCE seconds."""
+    with socket.create_connection(("127.0.0.1", port), timeout=PATIENCE) as sock:
+        sock.settimeout(0.05)
+        began, answer = time.monotonic(), b""
+        sock.sendall(start)
+        for byte in then:
+            assert time.monotonic() - began < PATIENCE, "the server is still waiting"
+            try:
+                sock.sendall(bytes([byte]))
+                chunk = sock.recv(4096)
+            except TimeoutError:
+                continue
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            answer += chunk
+            if not chunk:
+                break
+        return time.monotonic() - began, answer
+
+
+def test_headers_sent_byte_by_byte_get_408_and_the_connection_closed(
+    guarded: LiveServer,
+) -> None:
+    request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 1000
+    seconds, answer = trickle(guarded.port, b"", request)
+    assert DEADLINE <= seconds < DEADLINE + 2
+    assert answer.startswith(b"HTTP/1.1 408 "), answer
+    assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["detail"].startswith("the request's headers")
+
+
+def test_a_body_sent_byte_by_byte_gets_408_and_the_connection_closed(
+    guarded: LiveServer,
+) -> None:
+    head = (
+        b"POST /v1/predict HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: text/csv\r\n"
+        b"content-length: 100000\r\n\r\n"
+    )
+    seconds, answer = trickle(guarded.port, head, b"mean_radius," * 1000)
+    assert DEADLINE <= seconds < DEADLINE + 2
+    assert answer.startswith(b"HTTP/1.1 408 "), answer
+
+
+def test_prompt_clients_are_served_and_kept_alive_past_the_deadline(
+    guarded: LiveServer,
+) -> None:
+    with httpx.Client(base_url=guarded.url) as http:
+        example = http.get("/v1/schema").json()["examples"]["benign"][0]
+        for _ in range(3):  # one connection, longer in all than the deadline
+            assert http.post("/v1/predict", json={"instances": [example]}).status_code == 200
+            time.sleep(DEADLINE / 2)
+        assert http.get("/healthz").status_code == 200
