@@ -74,6 +74,7 @@ def validate(
         _champion_schema(root, champion_version),
         files["empty_columns_by_file"],
         files.get("rows_by_file"),
+        files.get("value_kinds_by_file"),
     )
     report.info["rows_by_file"] = files.get("rows_by_file", {})
     _write_json(report_path, report.to_dict())
