@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlcycle.config import DatasetConfig
+from mlcycle.config import Bounds, DatasetConfig
 from mlcycle.data.schema import build_feature_schema, feature_types
 from mlcycle.data.validate import validate
 
@@ -255,3 +255,55 @@ def test_a_range_error_with_two_files_names_the_file_and_row(
     text = report.render()
     assert "(1 error, " in text and "1 errors" not in text
     assert "[file 'b.csv', column 'mean_radius'] in_range (1 value, row 4)" in text
+
+
+def test_declared_bounds_reject_impossible_values(bc_frame, config, champion_schema) -> None:
+    """-3.0 lies within the tolerance of the observed range; the config says sizes are >= 0."""
+    frame = bc_frame.copy()
+    frame.loc[4, "mean_radius"] = -3.0
+    for champion in (champion_schema, None):
+        report = _check(frame, config, champion)
+        [issue] = report.errors
+        assert (issue.rule, issue.column, issue.examples) == ("bounds", "mean_radius", [-3.0])
+        assert "min 0" in issue.message
+
+
+def test_bounds_per_column_override_the_default(bc_frame, config) -> None:
+    rules = config.validation.model_copy(
+        update={"bounds": {"mean_smoothness": Bounds(max=0.1), "mean_radus": Bounds(min=1)}}
+    )
+    strict = config.model_copy(update={"validation": rules})
+    report = _check(bc_frame.assign(mean_texture=-1.0), strict)
+    assert {(i.rule, i.column) for i in report.errors} == {
+        ("bounds", "mean_smoothness"),  # its own max
+        ("bounds", "mean_texture"),  # the config's non_negative
+    }
+    assert ("unknown_bounds", "mean_radus") in {(w.rule, w.column) for w in report.warnings}
+    with pytest.raises(ValueError, match="above max"):
+        Bounds(min=2, max=1)
+
+
+def test_fractions_where_the_champion_saw_whole_numbers(bc_frame, config) -> None:
+    frame = bc_frame.drop(columns=["id"]).assign(lymph_nodes=np.arange(len(bc_frame)) % 7)
+    champion = build_feature_schema(frame, feature_types(frame, config), config)
+    upload = frame.assign(lymph_nodes=frame.lymph_nodes.astype(float))
+    assert _check(upload, config, champion).passed  # 3.0 is a whole number
+    upload.loc[2, "lymph_nodes"] = 2.5
+    [issue] = _check(upload, config, champion).errors
+    assert (issue.rule, issue.column, issue.examples) == ("integer", "lymph_nodes", [2.5])
+
+
+def test_an_upload_that_extends_the_observed_range_says_so(
+    bc_frame, config, champion_schema
+) -> None:
+    frame = bc_frame.copy()
+    top = bc_frame.mean_radius.max()
+    frame.loc[0, "mean_radius"] = top * 1.05
+    report = _check(frame, config, champion_schema)
+    assert report.passed
+    [warning] = [w for w in report.warnings if w.column == "mean_radius"]
+    assert "extends the observed range" in warning.message
+    low = bc_frame.mean_radius.min()
+    assert report.info["range_extended"] == {
+        "mean_radius": {"from": [low, top], "to": [low, top * 1.05]}
+    }

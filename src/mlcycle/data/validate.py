@@ -80,6 +80,8 @@ def _column_checks(
                         lo, hi, name="in_range", error=f"outside [{lo:.6g}, {hi:.6g}]"
                     )
                 )
+            if not unseen_categories:  # the hard pass: declared bounds and whole numbers
+                checks += _declared_checks(name, config, spec)
             columns[name] = pa.Column(float, checks=checks, nullable=True)
         else:
             spec = known.get(name)
@@ -103,6 +105,39 @@ def _column_checks(
             ),
         )
     return pa.DataFrameSchema(columns, strict=False)
+
+
+def _declared_checks(
+    name: str, config: DatasetConfig, spec: dict[str, Any] | None
+) -> list[pa.Check]:
+    """What a numeric column can never hold: values outside the config's bounds, and
+    fractions where the champion only ever saw whole numbers."""
+    checks = []
+    bounds = config.validation.bounds_for(name)
+    if bounds and (bounds.min is not None or bounds.max is not None):
+        lo = -np.inf if bounds.min is None else bounds.min
+        hi = np.inf if bounds.max is None else bounds.max
+        declared = ", ".join(
+            f"{k} {v:g}" for k, v in (("min", bounds.min), ("max", bounds.max)) if v is not None
+        )
+        checks.append(
+            pa.Check.in_range(
+                lo,
+                hi,
+                name="bounds",
+                error=f"outside the bounds the config declares ({declared}): impossible values",
+            )
+        )
+    if spec and spec.get("integer"):
+        checks.append(
+            pa.Check(
+                lambda s: s % 1 == 0,
+                ignore_na=True,
+                name="integer",
+                error="the champion's values were all whole numbers; found fractions",
+            )
+        )
+    return checks
 
 
 def _locate(rows_by_file: dict[str, int] | None) -> Any:
@@ -190,10 +225,19 @@ def validate(
     wrong = _check_types(
         report, frame, types, declared, not_numbers, value_kinds_by_file or {}, rows_by_file
     )
+    for column in config.validation.bounds:
+        if types.get(column) != "numeric":
+            report.warnings.append(
+                Issue(
+                    rule="unknown_bounds",
+                    column=column,
+                    message="the config declares bounds for it, but it is not a numeric feature",
+                )
+            )
     counts = _check_label(report, coerced[config.label], config)
     typed = {k: v for k, v in types.items() if k not in wrong}
     _check_columns(report, coerced.drop(columns=list(wrong)), typed, config, champion, rows_by_file)
-    report.info = {
+    report.info |= {
         "rows": len(frame),
         "features": expected,
         "types": types,
@@ -428,6 +472,7 @@ def _check_columns(
     )
     if champion:
         hard = {(i.column, i.rule, i.file) for i in report.errors}
+        extended: dict[str, dict[str, list[float]]] = {}
         observed = _column_checks(types, config, champion, 0.0, unseen_categories=True)
         for issue in _run(observed, frame, rows_by_file):
             if (
@@ -438,9 +483,11 @@ def _check_columns(
                     replace(
                         issue,
                         rule=f"{issue.rule}_observed",
-                        message="outside what the champion was built from",
+                        message=_extension(issue, frame, champion, extended),
                     )
                 )
+        if extended:
+            report.info["range_extended"] = extended
     for name in types:
         share = float(frame[name].isna().mean())
         if rules.max_missing_fraction < share < 1:
@@ -452,3 +499,27 @@ def _check_columns(
                     message=f"{share:.0%} of values are missing",
                 )
             )
+
+
+def _extension(
+    issue: Issue,
+    frame: pd.DataFrame,
+    champion: dict[str, Any],
+    extended: dict[str, dict[str, list[float]]],
+) -> str:
+    """Say how far a new upload stretches what the champion saw: a version trained on it
+    takes the wider range as its own (the next upload is checked against it)."""
+    if issue.rule != "in_range":
+        return (
+            "categories the champion was not built from; a version trained on this data adds them"
+        )
+    spec = next(f for f in champion["features"] if f["name"] == issue.column)
+    old = [spec["min"], spec["max"]]
+    values = frame[issue.column]
+    new = [min(old[0], float(values.min())), max(old[1], float(values.max()))]
+    extended[str(issue.column)] = {"from": old, "to": new}
+    return (
+        f"extends the observed range [{old[0]:.6g}, {old[1]:.6g}] (what the champion was built "
+        f"from) to [{new[0]:.6g}, {new[1]:.6g}]: a version trained on this data accepts that "
+        "range from then on"
+    )
