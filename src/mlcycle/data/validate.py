@@ -259,6 +259,15 @@ def _file_rows(rows_by_file: dict[str, int] | None, length: int) -> dict[str | N
     }
 
 
+def _files_of(rows_by_file: dict[str, int] | None, index: pd.Index) -> np.ndarray:
+    """The file each snapshot row came from ("" when the files are not known)."""
+    if not rows_by_file:
+        return np.full(len(index), "", dtype=object)
+    names = np.array([*rows_by_file, ""], dtype=object)
+    ends = np.cumsum(list(rows_by_file.values()))
+    return names[np.searchsorted(ends, index.to_numpy(), side="right")]
+
+
 def _all_dates(values: pd.Series) -> bool:
     """Text that is every bit an ISO date or timestamp (2024-01-31, 2024-01-31 08:00:00)."""
     text = values.dropna().astype(str)
@@ -320,8 +329,7 @@ def _check_types(
                 continue
             reported.add((file, column))
     for column, values in not_numbers.items():
-        files = np.array([locate(i)[0] or "" for i in values.index], dtype=object)
-        for file, part in values.groupby(files, sort=False):
+        for file, part in values.groupby(_files_of(rows_by_file, values.index), sort=False):
             file = file or None
             if (file, column) in reported:
                 continue
