@@ -108,6 +108,18 @@ def test_positive_class_must_exist(bc_frame, config) -> None:
     assert "positive_class" in _rules(report.errors)
 
 
+def test_an_unknown_column_in_one_of_several_files_names_it(bc_frame, config, champion_schema):
+    columns = list(bc_frame.columns)
+    report = validate(
+        bc_frame.assign(notes="x"),
+        {"a.csv": columns, "b.csv": [*columns, "notes"]},
+        config,
+        champion_schema,
+    )
+    [warning] = report.warnings
+    assert (warning.rule, warning.file, warning.column) == ("unknown_column", "b.csv", "notes")
+
+
 def test_a_file_lacking_a_column_the_champion_needs(bc_frame, config, champion_schema) -> None:
     columns = list(bc_frame.columns)
     report = validate(bc_frame, {"a.csv": columns, "b.csv": columns[:-1]}, config, champion_schema)

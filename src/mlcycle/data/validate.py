@@ -403,7 +403,11 @@ def _check_files(
                 f"only in {', '.join(map(repr, carriers))}, not in {', '.join(map(repr, lacking))}:"
                 " a feature must be in every file; dropped"
             )
-        report.warnings.append(Issue(rule="unknown_column", column=column, message=message))
+        single = champion and len(carriers) == 1 and len(columns_by_file) > 1
+        only = carriers[0] if single else None
+        report.warnings.append(
+            Issue(rule="unknown_column", column=column, file=only, message=message)
+        )
     return list(unknown)
 
 
