@@ -146,6 +146,13 @@ def test_without_a_champion_a_column_not_in_every_file_blames_no_file(
     assert dropped not in report.info["types"]
 
 
+def test_files_sharing_no_feature_are_an_error(bc_frame, config) -> None:
+    report = validate(
+        bc_frame, {"a.csv": ["diagnosis", "mean_radius"], "b.csv": ["diagnosis", "x"]}, config
+    )
+    assert [i.rule for i in report.errors] == ["no_features"]
+
+
 def _two_files(first: pd.DataFrame, second: pd.DataFrame, config, champion=None, kinds=None):
     frame = pd.concat([first, second], ignore_index=True)
     return validate(

@@ -216,6 +216,14 @@ def validate(
     unknown = _check_files(
         report, columns_by_file, empty_columns_by_file or {}, expected, config, champion
     )
+    if not expected and columns_by_file:
+        report.errors.append(
+            Issue(
+                rule="no_features",
+                message="no feature column is in every file: nothing to learn from "
+                "(see the unknown_column warnings for the columns only some files carry)",
+            )
+        )
     if report.errors:  # without the right columns, nothing else can be checked
         return report
 
