@@ -328,7 +328,8 @@ def _check_types(
             values = frame[column].iloc[blocks[file]].dropna()
             numeric = types[column] == "numeric"
             if kind == "datetime":
-                found = "expected numbers, found dates" if column in declared else "holds dates"
+                expected = numeric and column in declared  # not merely inferred from dates
+                found = "expected numbers, found dates" if expected else "holds dates"
                 add(column, file, values, f"{found}; {DATES_HINT}")
             elif kind == "boolean" and numeric:
                 flags = values.map(lambda v: v if isinstance(v, str) else bool(v))
