@@ -302,6 +302,11 @@ def test_bounds_per_column_override_the_default(bc_frame, config) -> None:
         Bounds(min=2, max=1)
 
 
+def test_the_feature_schema_records_the_declared_bounds(champion_schema) -> None:
+    [radius] = [f for f in champion_schema["features"] if f["name"] == "mean_radius"]
+    assert radius["bounds"] == {"min": 0.0, "max": None}
+
+
 def test_fractions_where_the_champion_saw_whole_numbers(bc_frame, config) -> None:
     frame = bc_frame.drop(columns=["id"]).assign(lymph_nodes=np.arange(len(bc_frame)) % 7)
     champion = build_feature_schema(frame, feature_types(frame, config), config)
