@@ -300,10 +300,11 @@ def run(
                 border_style="red",
             )
         )
-        err.print(
-            "The champion is unchanged. Fix or remove the file in the incoming folder "
-            "(mlcycle data list / data rm) and run again."
-        )
+        from mlcycle.data.quarantine import rejection_advice
+        from mlcycle.model.registry import Registry
+
+        champion = Registry(settings.root).champion_version()
+        err.print(Text(rejection_advice(result.rejection, settings.root, champion)), soft_wrap=True)
         raise typer.Exit(EXIT_REJECTED)
     if not result.ok:
         tail = "\n".join(Path(result.log_path).read_text().splitlines()[-30:])

@@ -35,6 +35,19 @@ class Gate(_Strict):
     min_improvement: float = Field(0.0, ge=0.0)
 
 
+class Bounds(_Strict):
+    """The values a numeric column can take at all, whatever the data so far has shown."""
+
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Bounds:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} is above max {self.max}")
+        return self
+
+
 class Validation(_Strict):
     """Data-quality rules applied to every new snapshot."""
 
@@ -44,6 +57,17 @@ class Validation(_Strict):
     # A column with more missing values than this fraction gets a warning (all missing: error).
     max_missing_fraction: float = Field(0.2, ge=0.0, le=1.0)
     min_rows_per_class: int = Field(10, ge=2)
+    # Declared bounds: a value outside them is an error, with or without a champion.
+    bounds: dict[str, Bounds] = Field(default_factory=dict, description="Per numeric column.")
+    non_negative: bool = Field(
+        False, description="Every numeric feature is >= 0, unless `bounds` says otherwise."
+    )
+
+    def bounds_for(self, column: str) -> Bounds | None:
+        """The declared bounds of a numeric column, if any."""
+        if column in self.bounds:
+            return self.bounds[column]
+        return Bounds(min=0.0) if self.non_negative else None
 
 
 class Resources(_Strict):

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from mlcycle.data.incoming import incoming_fingerprint, incoming_uri
+from mlcycle import storage
+from mlcycle.data.incoming import fingerprint, incoming_fingerprint, incoming_uri
 from mlcycle.pipeline.local import RunResult
 
 EventKind = Literal["watching", "run", "promoted", "kept", "rejected", "failed", "error"]
@@ -49,8 +50,8 @@ class Debounce:
         self.handled, self.pending = current, None
 
 
-def outcome(result: RunResult) -> WatchEvent:
-    """One line that says how a run ended."""
+def outcome(result: RunResult, root: str | None = None) -> WatchEvent:
+    """One line that says how a run ended (given the root, a rejection says what to do)."""
     reg = result.registration
     if result.ok and reg:
         if reg["promoted"]:
@@ -65,14 +66,23 @@ def outcome(result: RunResult) -> WatchEvent:
             "kept", f"{what}, not promoted ({reasons}); champion: {reg['champion']}", result
         )
     if result.rejection is not None:
-        return WatchEvent(
-            "rejected",
-            f"data rejected, champion unchanged:\n{result.rejection.render()}",
-            result,
-        )
+        message = f"data rejected:\n{result.rejection.render()}"
+        if root is not None:
+            from mlcycle.data.quarantine import rejection_advice
+            from mlcycle.model.registry import Registry
+
+            champion = Registry(root).champion_version()
+            message += "\n" + rejection_advice(result.rejection, root, champion)
+        return WatchEvent("rejected", message, result)
     return WatchEvent(
         "failed", f"step {result.failed_step or '?'} failed; log: {result.log_path}", result
     )
+
+
+def _quarantined(event: WatchEvent) -> set[str]:
+    """The files a rejected run moved out of the incoming folder."""
+    rejection = event.result.rejection if event.result else None
+    return {m["file"] for m in rejection.info.get("quarantined", [])} if rejection else set()
 
 
 def watch(
@@ -103,9 +113,14 @@ def watch(
                 # Marked before the run: a failed run is not retried until the data changes.
                 debounce.mark_handled(current)
                 on_event(WatchEvent("run", "incoming data changed: running the pipeline"))
+                files: list[storage.FileInfo] = []
                 try:
-                    event = outcome(run())
+                    files = storage.list_files(incoming_uri(root))  # what this run trains on
+                    event = outcome(run(), root)
                 except Exception as exc:
                     event = WatchEvent("failed", f"the run crashed: {exc!r}")
+                if moved := _quarantined(event):
+                    # Files it moved to data/rejected/: the rest was handled, not a new change.
+                    debounce.mark_handled(fingerprint([f for f in files if f.name not in moved]))
                 on_event(event)
         sleep(interval)

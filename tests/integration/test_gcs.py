@@ -83,3 +83,19 @@ def test_settle_lets_only_the_newest_upload_in_a_bucket_retrain(prefix: str) -> 
     assert info.generation
     older = settle(uploads[-1], prefix, 0, generation=str(int(info.generation) - 1))
     assert not older.retrain and "overwritten" in older.reason
+
+
+def test_a_rejected_file_is_moved_aside_in_the_bucket(prefix: str) -> None:
+    from mlcycle.data.quarantine import quarantine, rejection_advice
+    from mlcycle.data.report import DataReport, Issue
+
+    incoming = storage.join(prefix, "data", "incoming")
+    storage.write_text(storage.join(incoming, "good.csv"), "a,y\n1,p\n")
+    storage.write_bytes(storage.join(incoming, "bad.csv"), b"")
+    report = DataReport("ingest", errors=[Issue("unreadable_file", "empty", file="bad.csv")])
+    [move] = quarantine(prefix, report)
+    assert move["to"] == storage.join(prefix, "data", "rejected", "bad.csv")
+    assert [f.name for f in storage.list_files(incoming)] == ["good.csv"]
+    rejected = storage.list_files(storage.join(prefix, "data", "rejected"))
+    assert [f.name for f in rejected] == ["bad.csv", "bad.csv.report.json"]
+    assert "gcloud storage mv" in rejection_advice(report, prefix, None)

@@ -159,9 +159,14 @@ def test_watch_retrains_on_new_data_survives_a_corrupt_file_and_stops_on_ctrl_c(
     w.wait_for("run", timeout=30)
     w.wait_for("rejected", timeout=RUN_BOUND)
     assert w.wait_for("corrupt.csv", timeout=10)
+    # Moved aside with its report; the message ends saying how to bring it back.
+    rejected = storage.join(str(root), "data", "rejected", "corrupt.csv")
+    assert w.wait_for(f"corrupt.csv -> {rejected}", timeout=10)
+    w.wait_for("To bring a file back", timeout=10)
+    assert "corrupt.csv" not in {f.name for f in storage.list_files(incoming)}
     assert registry.champion_version() == champion
     assert len(registry.versions()) == 1
-    time.sleep(1.5)  # a few more polls: still alive, and no retry of the same bad data
+    time.sleep(1.5)  # a few more polls: still alive, and no rerun for the file moved aside
     assert w.proc.poll() is None
     assert w.lines.empty()
 

@@ -53,6 +53,11 @@ def test_rejected_data_exits_2_with_the_report(champion_root: Path) -> None:
     assert "data rejected by ingest" in result.stderr
     assert "broken.csv" in result.stderr and "binary" in result.stderr
     assert (champion_root / "models/champion.json").read_text() == before
+    # Moved aside, and the message says where and how to bring it back.
+    rejected = champion_root / "data/rejected/broken.csv"
+    assert rejected.is_file() and not (champion_root / "data/incoming/broken.csv").exists()
+    assert f"broken.csv -> {rejected}" in result.stderr
+    assert "is unchanged" in result.stderr and "mlcycle data add" in result.stderr
 
 
 def test_models_json(trained_root: Path) -> None:

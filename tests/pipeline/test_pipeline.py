@@ -134,6 +134,13 @@ def test_bad_upload_is_rejected_and_the_champion_untouched(case, champion_root, 
     if step == "ingest":
         assert path.name in text
     assert (registry.champion_pointer(), len(registry.versions())) == before
+    # Only the upload at fault leaves incoming, with its report: the next upload can train.
+    incoming = champion_root / "data/incoming"
+    assert [p.name for p in incoming.iterdir()] == ["sklearn_breast_cancer.csv"]
+    assert (champion_root / "data/rejected" / f"{path.name}.report.json").is_file()
+    assert result.rejection.info["quarantined"] == [
+        {"file": path.name, "to": str(champion_root / "data/rejected" / path.name)}
+    ]
 
 
 def test_single_class_upload_is_rejected(champion_root, config, bc_frame) -> None:
@@ -146,6 +153,9 @@ def test_single_class_upload_is_rejected(champion_root, config, bc_frame) -> Non
     assert result.failed_step == "validate"
     assert "single_class" in {i.rule for i in result.rejection.errors}
     assert Registry(str(champion_root)).champion_pointer() == before
+    # No file is at fault on its own: nothing is moved.
+    assert (champion_root / "data/incoming/benign_only.csv").is_file()
+    assert result.rejection.info["quarantined"] == []
 
 
 def test_extra_columns_warn_are_dropped_and_change_nothing(champion_root, config, bc_frame):

@@ -41,6 +41,11 @@ def test_mixed_types_across_files_survive_as_text(tmp_path: Path) -> None:
         ("bad.parquet", b"not parquet at all", "Parquet"),
         ("notes.txt", b"hello", "unsupported file type"),
         ("ragged.csv", b"a,y\n1,2,3,4\n", "could not be parsed"),
+        ("repeat.csv", b"a,b,a,y\n1,2,3,p\n", r"repeats column name\(s\) 'a' \(columns 1, 3\)"),
+        ("spaced.csv", b"a,a ,y\n1,2,p\n", "repeats column name"),
+        ("semicolon.csv", b"a;b;y\n1;2;p\n", "looks semicolon-separated"),
+        ("decimal.csv", b"a;b;y\n1,5;2,5;p\n", "looks semicolon-separated"),
+        ("tabs.csv", b"a\tb\ty\n1\t2\tp\n", "looks tab-separated"),
     ],
 )
 def test_unreadable_files_are_named(name: str, data: bytes, message: str) -> None:
@@ -87,3 +92,14 @@ def test_columns_empty_in_a_file_are_reported(tmp_path: Path) -> None:
     (tmp_path / "b.csv").write_text("a,b,y\n1,,p\n")  # one row: a missing value, not a column
     _, report = ingest(_files(tmp_path))
     assert report.info["empty_columns_by_file"] == {"a.csv": ["b"]}
+
+
+def test_boolean_and_date_columns_are_recorded_by_file(tmp_path: Path) -> None:
+    """Concatenation turns a Parquet bool column into 0/1: ingest says what it was."""
+    pd.DataFrame({"a": [1.5, 2.5], "y": ["p", "q"]}).to_csv(tmp_path / "a.csv", index=False)
+    pd.DataFrame(
+        {"a": [True, False], "when": pd.to_datetime(["2024-01-01", "2024-02-01"]), "y": ["p", "q"]}
+    ).to_parquet(tmp_path / "b.parquet")
+    frame, report = ingest(_files(tmp_path))
+    assert frame["a"].tolist() == [1.5, 2.5, 1.0, 0.0]
+    assert report.info["value_kinds_by_file"] == {"b.parquet": {"a": "boolean", "when": "datetime"}}

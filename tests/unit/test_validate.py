@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlcycle.config import DatasetConfig
+from mlcycle.config import Bounds, DatasetConfig
 from mlcycle.data.schema import build_feature_schema, feature_types
 from mlcycle.data.validate import validate
 
@@ -108,11 +108,124 @@ def test_positive_class_must_exist(bc_frame, config) -> None:
     assert "positive_class" in _rules(report.errors)
 
 
-def test_a_file_lacking_a_column_other_files_have(bc_frame, config) -> None:
+def test_an_unknown_column_in_one_of_several_files_names_it(bc_frame, config, champion_schema):
     columns = list(bc_frame.columns)
-    report = validate(bc_frame, {"a.csv": columns, "b.csv": columns[:-1]}, config)
+    report = validate(
+        bc_frame.assign(notes="x"),
+        {"a.csv": columns, "b.csv": [*columns, "notes"]},
+        config,
+        champion_schema,
+    )
+    [warning] = report.warnings
+    assert (warning.rule, warning.file, warning.column) == ("unknown_column", "b.csv", "notes")
+
+
+def test_a_file_lacking_a_column_the_champion_needs(bc_frame, config, champion_schema) -> None:
+    columns = list(bc_frame.columns)
+    report = validate(bc_frame, {"a.csv": columns, "b.csv": columns[:-1]}, config, champion_schema)
     [issue] = report.errors
     assert (issue.file, issue.column) == ("b.csv", columns[-1])
+    assert f"[file 'b.csv', column '{columns[-1]}'] missing_column (1 column):" in report.render()
+
+
+@pytest.mark.parametrize("odd", ["extra", "lacking"])
+def test_without_a_champion_a_column_not_in_every_file_blames_no_file(
+    bc_frame, config, odd
+) -> None:
+    """No champion says which file is right: the column is dropped with a warning naming the
+    files, and the good file is never rejected for a column another file added."""
+    columns = list(bc_frame.columns)
+    other = [*columns, "foo_extra"] if odd == "extra" else columns[:-1]
+    frame = bc_frame.assign(foo_extra=1.0)
+    report = validate(frame, {"sklearn_breast_cancer.csv": columns, "new.csv": other}, config)
+    assert report.passed, report.render()
+    dropped = "foo_extra" if odd == "extra" else columns[-1]
+    [warning] = report.warnings
+    assert (warning.rule, warning.column) == ("unknown_column", dropped)
+    assert "'new.csv'" in warning.message and "'sklearn_breast_cancer.csv'" in warning.message
+    assert dropped not in report.info["types"]
+
+
+def test_files_sharing_no_feature_are_an_error(bc_frame, config) -> None:
+    report = validate(
+        bc_frame, {"a.csv": ["diagnosis", "mean_radius"], "b.csv": ["diagnosis", "x"]}, config
+    )
+    assert [i.rule for i in report.errors] == ["no_features"]
+
+
+def _two_files(first: pd.DataFrame, second: pd.DataFrame, config, champion=None, kinds=None):
+    frame = pd.concat([first, second], ignore_index=True)
+    return validate(
+        frame,
+        {"a.csv": list(first.columns), "b.parquet": list(second.columns)},
+        config,
+        champion,
+        rows_by_file={"a.csv": len(first), "b.parquet": len(second)},
+        value_kinds_by_file=kinds,
+    )
+
+
+def test_text_in_one_of_several_files_names_the_file_and_row(
+    bc_frame, config, champion_schema
+) -> None:
+    second = bc_frame.iloc[:50].astype({"mean_area": object}).reset_index(drop=True)
+    second.loc[6, "mean_area"] = "big"
+    report = _two_files(bc_frame, second, config, champion_schema)
+    [issue] = report.errors
+    assert (issue.rule, issue.file, issue.column, issue.rows) == (
+        "wrong_type",
+        "b.parquet",
+        "mean_area",
+        [7],
+    )
+    assert "found text" in issue.message
+
+
+def test_dates_are_named_as_dates(bc_frame, config, champion_schema) -> None:
+    as_text = bc_frame.iloc[:50].assign(mean_radius="2024-01-05")
+    [issue] = _two_files(bc_frame, as_text, config, champion_schema).errors
+    assert (issue.file, issue.column) == ("b.parquet", "mean_radius")
+    assert "expected numbers, found dates" in issue.message and "drop_columns" in issue.message
+
+    # A Parquet datetime column, no champion: inference alone would have made it a number.
+    visits = bc_frame.iloc[:50].assign(visit=pd.Timestamp("2024-01-01"))
+    report = _two_files(
+        bc_frame.assign(visit=pd.Timestamp("2023-06-01")),
+        visits,
+        config,
+        kinds={"a.csv": {"visit": "datetime"}, "b.parquet": {"visit": "datetime"}},
+    )
+    assert [(i.rule, i.file, i.column) for i in report.errors] == [
+        ("wrong_type", "a.csv", "visit"),
+        ("wrong_type", "b.parquet", "visit"),
+    ]
+    assert all("holds dates" in i.message for i in report.errors)
+
+
+def test_date_text_without_a_champion_is_not_a_category(bc_frame, config) -> None:
+    report = _check(bc_frame.assign(visit="2024-01-03"), config)
+    [issue] = report.errors
+    assert (issue.rule, issue.column) == ("wrong_type", "visit")
+    assert "holds dates" in issue.message
+
+
+def test_a_boolean_column_where_numbers_are_expected(bc_frame, config, champion_schema) -> None:
+    flags = bc_frame.iloc[:50].assign(mean_radius=lambda f: f.mean_radius > 13)
+    report = _two_files(
+        bc_frame, flags, config, champion_schema, {"b.parquet": {"mean_radius": "boolean"}}
+    )
+    [issue] = report.errors
+    assert (issue.rule, issue.file, issue.column) == ("wrong_type", "b.parquet", "mean_radius")
+    assert "true/false" in issue.message
+    assert set(issue.examples) == {"True", "False"}
+
+
+def test_counts_say_what_they_count(bc_frame, config) -> None:
+    text = _check(bc_frame[bc_frame.diagnosis == "benign"], config).render()
+    assert "single_class (1 class):" in text
+    few = pd.concat([bc_frame[bc_frame.diagnosis == "benign"], bc_frame.head(3)])
+    text = _check(few[few.diagnosis.isin(["benign", "malignant"])], config).render()
+    assert "too_few_rows (1 class):" in text
 
 
 def test_report_renders_column_rule_count_and_examples(bc_frame, config, champion_schema) -> None:
@@ -161,3 +274,60 @@ def test_a_range_error_with_two_files_names_the_file_and_row(
     text = report.render()
     assert "(1 error, " in text and "1 errors" not in text
     assert "[file 'b.csv', column 'mean_radius'] in_range (1 value, row 4)" in text
+
+
+def test_declared_bounds_reject_impossible_values(bc_frame, config, champion_schema) -> None:
+    """-3.0 lies within the tolerance of the observed range; the config says sizes are >= 0."""
+    frame = bc_frame.copy()
+    frame.loc[4, "mean_radius"] = -3.0
+    for champion in (champion_schema, None):
+        report = _check(frame, config, champion)
+        [issue] = report.errors
+        assert (issue.rule, issue.column, issue.examples) == ("bounds", "mean_radius", [-3.0])
+        assert "min 0" in issue.message
+
+
+def test_bounds_per_column_override_the_default(bc_frame, config) -> None:
+    rules = config.validation.model_copy(
+        update={"bounds": {"mean_smoothness": Bounds(max=0.1), "mean_radus": Bounds(min=1)}}
+    )
+    strict = config.model_copy(update={"validation": rules})
+    report = _check(bc_frame.assign(mean_texture=-1.0), strict)
+    assert {(i.rule, i.column) for i in report.errors} == {
+        ("bounds", "mean_smoothness"),  # its own max
+        ("bounds", "mean_texture"),  # the config's non_negative
+    }
+    assert ("unknown_bounds", "mean_radus") in {(w.rule, w.column) for w in report.warnings}
+    with pytest.raises(ValueError, match="above max"):
+        Bounds(min=2, max=1)
+
+
+def test_the_feature_schema_records_the_declared_bounds(champion_schema) -> None:
+    [radius] = [f for f in champion_schema["features"] if f["name"] == "mean_radius"]
+    assert radius["bounds"] == {"min": 0.0, "max": None}
+
+
+def test_fractions_where_the_champion_saw_whole_numbers(bc_frame, config) -> None:
+    frame = bc_frame.drop(columns=["id"]).assign(lymph_nodes=np.arange(len(bc_frame)) % 7)
+    champion = build_feature_schema(frame, feature_types(frame, config), config)
+    upload = frame.assign(lymph_nodes=frame.lymph_nodes.astype(float))
+    assert _check(upload, config, champion).passed  # 3.0 is a whole number
+    upload.loc[2, "lymph_nodes"] = 2.5
+    [issue] = _check(upload, config, champion).errors
+    assert (issue.rule, issue.column, issue.examples) == ("integer", "lymph_nodes", [2.5])
+
+
+def test_an_upload_that_extends_the_observed_range_says_so(
+    bc_frame, config, champion_schema
+) -> None:
+    frame = bc_frame.copy()
+    top = bc_frame.mean_radius.max()
+    frame.loc[0, "mean_radius"] = top * 1.05
+    report = _check(frame, config, champion_schema)
+    assert report.passed
+    [warning] = [w for w in report.warnings if w.column == "mean_radius"]
+    assert "extends the observed range" in warning.message
+    low = bc_frame.mean_radius.min()
+    assert report.info["range_extended"] == {
+        "mean_radius": {"from": [low, top], "to": [low, top * 1.05]}
+    }

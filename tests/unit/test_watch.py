@@ -183,3 +183,34 @@ def test_a_failed_listing_is_reported_and_the_loop_goes_on(
     assert [e.kind for e in events] == ["watching", "error"]
     assert "bucket unreachable" in events[1].message
     assert script.tick == 3  # it kept polling after the error
+
+
+def test_files_a_rejected_run_moved_away_do_not_start_another_run(tmp_path: Path) -> None:
+    """The rest of the data was just handled: moving a rejected file out is not new data."""
+    incoming = tmp_path / "data" / "incoming"
+    incoming.mkdir(parents=True)
+    (incoming / "start.csv").write_text("a,b\n0,0\n")
+    runs = 0
+
+    def run() -> RunResult:
+        nonlocal runs
+        runs += 1
+        (incoming / "bad.csv").rename(tmp_path / "bad.csv")  # as quarantine does
+        report = DataReport("ingest", errors=[Issue("unreadable_file", "empty", file="bad.csv")])
+        report.info["quarantined"] = [{"file": "bad.csv", "to": str(tmp_path / "bad.csv")}]
+        return result(rejection=report, failed_step="ingest")
+
+    script = Script(incoming, {2: add("bad.csv")}, 10)
+    events: list[WatchEvent] = []
+    watch(
+        str(tmp_path),
+        run,
+        events.append,
+        interval=1.0,
+        should_stop=script.stop,
+        sleep=script.sleep,
+        clock=lambda: script.now,
+    )
+    assert [e.kind for e in events] == ["watching", "run", "rejected"]
+    assert runs == 1
+    assert "there is no champion yet" in events[2].message

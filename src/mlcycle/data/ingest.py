@@ -2,16 +2,59 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import json
 import warnings
+from collections import Counter
 
 import pandas as pd
 
 from mlcycle import storage
 from mlcycle.data.incoming import READERS
 from mlcycle.data.report import DataRejected, DataReport, Issue
+
+# Field separators a CSV export may use instead of commas, and their names for the error.
+OTHER_SEPARATORS = {";": "semicolon", "\t": "tab", "|": "pipe"}
+
+
+def _check_header(names: list[str]) -> None:
+    """Every column has a name of its own (pandas would rename a repeat to `name.1`)."""
+    stripped = [str(n).strip() for n in names]
+    repeated = [n for n, k in Counter(stripped).items() if k > 1 and n]
+    if repeated:
+        where = {n: [str(i + 1) for i, m in enumerate(stripped) if m == n] for n in repeated}
+        listed = ", ".join(f"{n!r} (columns {', '.join(at)})" for n, at in where.items())
+        raise ValueError(f"repeats column name(s) {listed}; each column needs its own name")
+
+
+def _check_separator(header: list[str]) -> None:
+    """A one-column header holding another separator: the file is not comma-separated."""
+    if len(header) != 1:
+        return
+    for sep, name in OTHER_SEPARATORS.items():
+        if header[0].count(sep):
+            raise ValueError(
+                f"has a single column whose header holds {header[0].count(sep)} {name}s "
+                f"({sep!r}): the file looks {name}-separated, and mlcycle reads comma-separated "
+                "CSV; save it with commas as separators (and '.' as the decimal point)"
+            )
+
+
+def value_kinds(frame: pd.DataFrame) -> dict[str, str]:
+    """Columns whose file type says true/false or dates (Parquet): concatenation with other
+    files would turn them into numbers, so validate is told what they were."""
+    kinds = {}
+    for column in frame.columns:
+        dtype = frame[column].dtype
+        if pd.api.types.is_bool_dtype(dtype):
+            kinds[str(column)] = "boolean"
+        elif pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(
+            dtype
+        ):
+            kinds[str(column)] = "datetime"
+    return kinds
 
 
 def parse_file(name: str, data: bytes) -> pd.DataFrame:
@@ -20,9 +63,11 @@ def parse_file(name: str, data: bytes) -> pd.DataFrame:
         raise ValueError("the file is empty")
     if name.lower().endswith((".parquet", ".pq")):
         try:
-            return pd.read_parquet(io.BytesIO(data))
+            frame = pd.read_parquet(io.BytesIO(data))
         except Exception as exc:
             raise ValueError(f"not a readable Parquet file ({exc})") from None
+        _check_header(list(frame.columns))
+        return frame
     if not name.lower().endswith(".csv"):
         raise ValueError(f"unsupported file type; incoming files must end in {', '.join(READERS)}")
     if b"\x00" in data[:8192]:
@@ -34,6 +79,12 @@ def parse_file(name: str, data: bytes) -> pd.DataFrame:
             f"is not UTF-8 text (byte 0x{data[exc.start]:02x} at position {exc.start}); "
             "save it as UTF-8"
         ) from None
+    try:
+        header = next(csv.reader(io.StringIO(text)), [])
+    except csv.Error:
+        header = []  # pandas names the problem below
+    _check_separator(header)
+    _check_header(header)
     try:
         with warnings.catch_warnings():
             # More fields than header names: pandas would silently drop or index them.
@@ -72,6 +123,7 @@ def ingest(files: list[storage.FileInfo]) -> tuple[pd.DataFrame, DataReport]:
     report = DataReport(stage="ingest")
     frames = []
     columns_by_file: dict[str, list[str]] = {}
+    kinds_by_file: dict[str, dict[str, str]] = {}
     if not files:
         report.errors.append(
             Issue(rule="no_data", message="the incoming folder holds no data files")
@@ -84,6 +136,8 @@ def ingest(files: list[storage.FileInfo]) -> tuple[pd.DataFrame, DataReport]:
             continue
         frame.columns = [str(c).strip() for c in frame.columns]
         columns_by_file[info.name] = list(frame.columns)
+        if kinds := value_kinds(frame):
+            kinds_by_file[info.name] = kinds
         frames.append(frame)
     if report.errors:
         raise DataRejected(report)
@@ -92,6 +146,7 @@ def ingest(files: list[storage.FileInfo]) -> tuple[pd.DataFrame, DataReport]:
         "files": [{"name": f.name, "size": f.size, "modified": f.modified} for f in files],
         "rows_by_file": {name: len(f) for name, f in zip(columns_by_file, frames, strict=True)},
         "columns_by_file": columns_by_file,
+        "value_kinds_by_file": kinds_by_file,
         # A column with no value at all in a file of several rows is a broken export.
         "empty_columns_by_file": {
             name: [c for c in f.columns if f[c].isna().all()]

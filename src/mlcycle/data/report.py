@@ -7,8 +7,8 @@ from typing import Any
 
 
 def plural(n: int, word: str) -> str:
-    """`1 error`, `2 errors`."""
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
+    """`1 error`, `2 errors`, `2 classes`."""
+    return f"{n:,} {word}{'' if n == 1 else 'es' if word.endswith('s') else 's'}"
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,7 @@ class Issue:
     column: str | None = None
     file: str | None = None
     count: int | None = None
+    unit: str = "value"  # what `count` counts: values, columns, classes
     examples: list[Any] = field(default_factory=list)
     rows: list[int] = field(default_factory=list)  # the first few, from 1 after the header
 
@@ -69,7 +70,9 @@ class DataReport:
                 )
                 rows = ", ".join(map(str, issue.rows))
                 at = f", {'row' if len(issue.rows) == 1 else 'rows'} {rows}" if rows else ""
-                count = f" ({plural(issue.count, 'value')}{at})" if issue.count is not None else ""
+                count = (
+                    f" ({plural(issue.count, issue.unit)}{at})" if issue.count is not None else ""
+                )
                 examples = f" e.g. {issue.examples}" if issue.examples else ""
                 prefix = f"[{where}] " if where else ""
                 lines.append(f"  {label}: {prefix}{issue.rule}{count}: {issue.message}{examples}")

@@ -62,7 +62,8 @@ def _plain(value: Any) -> Any:
 def build_feature_schema(
     frame: pd.DataFrame, types: dict[str, ColumnType], config: DatasetConfig
 ) -> dict[str, Any]:
-    """Names, types, observed ranges and medians, and a few real rows per class.
+    """Names, types, observed ranges and medians (and the config's declared bounds), and a few
+    real rows per class.
 
     Built from the whole cleaned table (train and test), so that later uploads are checked
     against every value the version was built from.
@@ -82,6 +83,8 @@ def build_feature_schema(
                 "median": _plain(column.median()),
                 "integer": bool((column.dropna() % 1 == 0).all()),
             }
+            if bounds := config.validation.bounds_for(name):  # what no value may ever cross
+                entry["bounds"] = bounds.model_dump()
         else:
             counts = column.dropna().astype(str).value_counts()
             entry |= {

@@ -30,12 +30,16 @@ def _examples(values: pd.Series) -> list[Any]:
 def expected_features(
     columns_by_file: dict[str, list[str]], config: DatasetConfig, champion: dict[str, Any] | None
 ) -> list[str]:
-    """What every file must carry: the champion's features, or every feature seen in any file."""
+    """What every file must carry: the champion's features, or (with no champion to say which
+    file is right) the features every file carries."""
     if champion:
         return [f["name"] for f in champion["features"]]
+    carried = [set(columns) for columns in columns_by_file.values()]
     seen: dict[str, None] = {}
     for columns in columns_by_file.values():
-        seen |= dict.fromkeys(feature_columns(columns, config))
+        seen |= dict.fromkeys(
+            c for c in feature_columns(columns, config) if all(c in s for s in carried)
+        )
     return list(seen)
 
 
@@ -76,6 +80,8 @@ def _column_checks(
                         lo, hi, name="in_range", error=f"outside [{lo:.6g}, {hi:.6g}]"
                     )
                 )
+            if not unseen_categories:  # the hard pass: declared bounds and whole numbers
+                checks += _declared_checks(name, config, spec)
             columns[name] = pa.Column(float, checks=checks, nullable=True)
         else:
             spec = known.get(name)
@@ -99,6 +105,39 @@ def _column_checks(
             ),
         )
     return pa.DataFrameSchema(columns, strict=False)
+
+
+def _declared_checks(
+    name: str, config: DatasetConfig, spec: dict[str, Any] | None
+) -> list[pa.Check]:
+    """What a numeric column can never hold: values outside the config's bounds, and
+    fractions where the champion only ever saw whole numbers."""
+    checks = []
+    bounds = config.validation.bounds_for(name)
+    if bounds and (bounds.min is not None or bounds.max is not None):
+        lo = -np.inf if bounds.min is None else bounds.min
+        hi = np.inf if bounds.max is None else bounds.max
+        declared = ", ".join(
+            f"{k} {v:g}" for k, v in (("min", bounds.min), ("max", bounds.max)) if v is not None
+        )
+        checks.append(
+            pa.Check.in_range(
+                lo,
+                hi,
+                name="bounds",
+                error=f"outside the bounds the config declares ({declared}): impossible values",
+            )
+        )
+    if spec and spec.get("integer"):
+        checks.append(
+            pa.Check(
+                lambda s: s % 1 == 0,
+                ignore_na=True,
+                name="integer",
+                error="the champion's values were all whole numbers; found fractions",
+            )
+        )
+    return checks
 
 
 def _locate(rows_by_file: dict[str, int] | None) -> Any:
@@ -165,34 +204,48 @@ def validate(
     champion: dict[str, Any] | None = None,
     empty_columns_by_file: dict[str, list[str]] | None = None,
     rows_by_file: dict[str, int] | None = None,
+    value_kinds_by_file: dict[str, dict[str, str]] | None = None,
 ) -> DataReport:
     """Every rule a snapshot must pass before it may train a model that could be promoted.
 
-    `rows_by_file` (ingest's, in snapshot order) lets value errors name the file and row."""
+    `rows_by_file` (ingest's, in snapshot order) lets value errors name the file and row;
+    `value_kinds_by_file` (ingest's) says which columns a file typed as true/false or dates."""
     report = DataReport(stage="validate")
+    frame = frame.reset_index(drop=True)  # index = snapshot row, as ingest wrote it
     expected = expected_features(columns_by_file, config, champion)
-    unknown = _check_files(report, columns_by_file, empty_columns_by_file or {}, expected, config)
+    unknown = _check_files(
+        report, columns_by_file, empty_columns_by_file or {}, expected, config, champion
+    )
+    if not expected and columns_by_file:
+        report.errors.append(
+            Issue(
+                rule="no_features",
+                message="no feature column is in every file: nothing to learn from "
+                "(see the unknown_column warnings for the columns only some files carry)",
+            )
+        )
     if report.errors:  # without the right columns, nothing else can be checked
         return report
 
     types = feature_types(frame[[*expected, config.label]], config, champion)
+    declared = set(config.column_types) | {f["name"] for f in (champion or {}).get("features", [])}
     coerced, not_numbers = coerce_features(frame, types)
-    for name, values in not_numbers.items():
-        report.errors.append(
-            Issue(
-                rule="wrong_type",
-                column=name,
-                count=len(values),
-                examples=_examples(values),
-                message="expected numbers, found text",
-            )
-        )
-    counts = _check_label(report, coerced[config.label], config)
-    typed = {k: v for k, v in types.items() if k not in not_numbers}
-    _check_columns(
-        report, coerced.drop(columns=list(not_numbers)), typed, config, champion, rows_by_file
+    wrong = _check_types(
+        report, frame, types, declared, not_numbers, value_kinds_by_file or {}, rows_by_file
     )
-    report.info = {
+    for column in config.validation.bounds:
+        if types.get(column) != "numeric":
+            report.warnings.append(
+                Issue(
+                    rule="unknown_bounds",
+                    column=column,
+                    message="the config declares bounds for it, but it is not a numeric feature",
+                )
+            )
+    counts = _check_label(report, coerced[config.label], config)
+    typed = {k: v for k, v in types.items() if k not in wrong}
+    _check_columns(report, coerced.drop(columns=list(wrong)), typed, config, champion, rows_by_file)
+    report.info |= {
         "rows": len(frame),
         "features": expected,
         "types": types,
@@ -203,12 +256,115 @@ def validate(
     return report
 
 
+def _file_rows(rows_by_file: dict[str, int] | None, length: int) -> dict[str | None, slice]:
+    """Each file's rows in the snapshot (one unnamed block when the files are not known)."""
+    if not rows_by_file:
+        return {None: slice(0, length)}
+    ends = np.cumsum(list(rows_by_file.values()))
+    return {
+        name: slice(int(end - n), int(end))
+        for name, n, end in zip(rows_by_file, rows_by_file.values(), ends, strict=True)
+    }
+
+
+def _files_of(rows_by_file: dict[str, int] | None, index: pd.Index) -> np.ndarray:
+    """The file each snapshot row came from ("" when the files are not known)."""
+    if not rows_by_file:
+        return np.full(len(index), "", dtype=object)
+    names = np.array([*rows_by_file, ""], dtype=object)
+    ends = np.cumsum(list(rows_by_file.values()))
+    return names[np.searchsorted(ends, index.to_numpy(), side="right")]
+
+
+def _all_dates(values: pd.Series) -> bool:
+    """Text that is every bit an ISO date or timestamp (2024-01-31, 2024-01-31 08:00:00)."""
+    text = values.dropna().astype(str)
+    if text.empty or not text.str.contains(r"^\d{4}-\d{2}", regex=True).all():
+        return False
+    return bool(pd.to_datetime(text, format="ISO8601", errors="coerce").notna().all())
+
+
+DATES_HINT = (
+    "mlcycle learns from numbers and categories: turn the dates into a number "
+    "(e.g. days since an event) or list the column under drop_columns"
+)
+
+
+def _check_types(
+    report: DataReport,
+    frame: pd.DataFrame,
+    types: dict[str, str],
+    declared: set[str],
+    not_numbers: dict[str, pd.Series],
+    kinds_by_file: dict[str, dict[str, str]],
+    rows_by_file: dict[str, int] | None,
+) -> set[str]:
+    """Values a column's type cannot hold, one error per file: text, dates or true/false where
+    numbers are expected, and dates anywhere. Returns the columns not to check further."""
+    locate = _locate(rows_by_file)
+    blocks = _file_rows(rows_by_file, len(frame))
+    wrong: set[str] = set()
+
+    def add(column: str, file: str | None, values: pd.Series, message: str) -> None:
+        rows = [r for _, r in map(locate, values.index[:MAX_EXAMPLES]) if r is not None]
+        report.errors.append(
+            Issue(
+                rule="wrong_type",
+                column=column,
+                file=file,
+                count=int(values.notna().sum()),
+                examples=_examples(values.map(str)),
+                rows=rows,
+                message=message,
+            )
+        )
+        wrong.add(column)
+
+    reported: set[tuple[str | None, str]] = set()
+    for file, kinds in kinds_by_file.items():
+        for column, kind in kinds.items():
+            if column not in types or file not in blocks:
+                continue
+            values = frame[column].iloc[blocks[file]].dropna()
+            numeric = types[column] == "numeric"
+            if kind == "datetime":
+                expected = numeric and column in declared  # not merely inferred from dates
+                found = "expected numbers, found dates" if expected else "holds dates"
+                add(column, file, values, f"{found}; {DATES_HINT}")
+            elif kind == "boolean" and numeric:
+                flags = values.map(lambda v: v if isinstance(v, str) else bool(v))
+                add(column, file, flags, "expected numbers, found true/false (a boolean column)")
+            else:
+                continue
+            reported.add((file, column))
+    for column, values in not_numbers.items():
+        for file, part in values.groupby(_files_of(rows_by_file, values.index), sort=False):
+            file = file or None
+            if (file, column) in reported:
+                continue
+            found = "dates" if _all_dates(part) else "text"
+            hint = f"; {DATES_HINT}" if found == "dates" else ""
+            add(column, file, part, f"expected numbers, found {found}{hint}")
+    for column, kind in types.items():
+        if kind == "categorical" and column not in declared and column not in wrong:
+            for file, block in blocks.items():
+                if (file, column) not in reported and _all_dates(frame[column].iloc[block]):
+                    add(
+                        column,
+                        file,
+                        frame[column].iloc[block].dropna(),
+                        f"holds dates; {DATES_HINT}",
+                    )
+    return wrong
+
+
 def _check_files(
     report: DataReport,
     columns_by_file: dict[str, list[str]],
     empty_columns_by_file: dict[str, list[str]],
     expected: list[str],
     config: DatasetConfig,
+    champion: dict[str, Any] | None = None,
 ) -> list[str]:
     """Each file carries the label and every expected feature, none of them empty.
     Returns the unknown columns (warned about, then dropped by clean)."""
@@ -230,7 +386,7 @@ def _check_files(
                     rule="missing_column",
                     file=file,
                     count=len(missing),
-                    examples=missing[:MAX_EXAMPLES],
+                    unit="column",
                     column=missing[0] if len(missing) == 1 else None,
                     message=f"feature column(s) the model needs are missing: {', '.join(missing)}",
                 )
@@ -247,8 +403,19 @@ def _check_files(
                 )
         unknown |= dict.fromkeys(c for c in feature_columns(columns, config) if c not in expected)
     for column in unknown:
+        carriers = [f for f, columns in columns_by_file.items() if column in columns]
+        if champion or len(carriers) == len(columns_by_file):
+            message = "not a known feature; dropped"
+        else:  # no champion to say which file is right: the column is not used
+            lacking = [f for f in columns_by_file if f not in carriers]
+            message = (
+                f"only in {', '.join(map(repr, carriers))}, not in {', '.join(map(repr, lacking))}:"
+                " a feature must be in every file; dropped"
+            )
+        single = champion and len(carriers) == 1 and len(columns_by_file) > 1
+        only = carriers[0] if single else None
         report.warnings.append(
-            Issue(rule="unknown_column", column=column, message="not a known feature; dropped")
+            Issue(rule="unknown_column", column=column, file=only, message=message)
         )
     return list(unknown)
 
@@ -273,6 +440,7 @@ def _check_label(report: DataReport, label: pd.Series, config: DatasetConfig) ->
                 rule="single_class",
                 column=config.label,
                 count=len(counts),
+                unit="class",
                 examples=list(counts),
                 message="at least two classes are needed to train a classifier",
             )
@@ -284,6 +452,7 @@ def _check_label(report: DataReport, label: pd.Series, config: DatasetConfig) ->
                 rule="too_few_rows",
                 column=config.label,
                 count=len(small),
+                unit="class",
                 examples=list(small),
                 message=f"each class needs at least {config.validation.min_rows_per_class} rows "
                 f"(have {small})",
@@ -324,6 +493,7 @@ def _check_columns(
     )
     if champion:
         hard = {(i.column, i.rule, i.file) for i in report.errors}
+        extended: dict[str, dict[str, list[float]]] = {}
         observed = _column_checks(types, config, champion, 0.0, unseen_categories=True)
         for issue in _run(observed, frame, rows_by_file):
             if (
@@ -334,9 +504,11 @@ def _check_columns(
                     replace(
                         issue,
                         rule=f"{issue.rule}_observed",
-                        message="outside what the champion was built from",
+                        message=_extension(issue, frame, champion, extended),
                     )
                 )
+        if extended:
+            report.info["range_extended"] = extended
     for name in types:
         share = float(frame[name].isna().mean())
         if rules.max_missing_fraction < share < 1:
@@ -348,3 +520,27 @@ def _check_columns(
                     message=f"{share:.0%} of values are missing",
                 )
             )
+
+
+def _extension(
+    issue: Issue,
+    frame: pd.DataFrame,
+    champion: dict[str, Any],
+    extended: dict[str, dict[str, list[float]]],
+) -> str:
+    """Say how far a new upload stretches what the champion saw: a version trained on it
+    takes the wider range as its own (the next upload is checked against it)."""
+    if issue.rule != "in_range":
+        return (
+            "categories the champion was not built from; a version trained on this data adds them"
+        )
+    spec = next(f for f in champion["features"] if f["name"] == issue.column)
+    old = [spec["min"], spec["max"]]
+    values = frame[issue.column]
+    new = [min(old[0], float(values.min())), max(old[1], float(values.max()))]
+    extended[str(issue.column)] = {"from": old, "to": new}
+    return (
+        f"extends the observed range [{old[0]:.6g}, {old[1]:.6g}] (what the champion was built "
+        f"from) to [{new[0]:.6g}, {new[1]:.6g}]: a version trained on this data accepts that "
+        "range from then on"
+    )

@@ -9,16 +9,21 @@ from __future__ import annotations
 from mlcycle import storage
 from mlcycle.config import DatasetConfig
 from mlcycle.data.incoming import incoming_fingerprint, incoming_uri
+from mlcycle.data.quarantine import rejected_uri
 from mlcycle.data.seed import seed_incoming
 from mlcycle.lineage import code_version, git_commit
 from mlcycle.model.registry import Registry
 
 
 def seed_if_first_run(root: str, config: DatasetConfig) -> str | None:
-    """On a first run with an empty root, write the config's default data; returns its URI."""
+    """On a first run with an empty root, write the config's default data; returns its URI.
+
+    A root whose only data was rejected (data/rejected/) is not empty: it holds the user's."""
     if not config.seed_data:
         return None
-    if storage.list_files(incoming_uri(root)) or Registry(root).versions():
+    if any(storage.list_files(uri) for uri in (incoming_uri(root), rejected_uri(root))):
+        return None
+    if Registry(root).versions():
         return None
     return seed_incoming(incoming_uri(root), config.seed_data)
 

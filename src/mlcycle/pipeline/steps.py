@@ -36,11 +36,13 @@ def ingest(root: str, snapshot_path: str, report_path: str) -> str:
     from mlcycle.data.incoming import incoming_uri
     from mlcycle.data.ingest import content_hash
     from mlcycle.data.ingest import ingest as ingest_files
+    from mlcycle.data.quarantine import quarantine
     from mlcycle.data.report import DataRejected
 
     try:
         frame, report = ingest_files(storage.list_files(incoming_uri(root)))
     except DataRejected as exc:
+        quarantine(root, exc.report)  # the unreadable files leave incoming
         _write_json(report_path, exc.report.to_dict())
         raise
     data_hash = content_hash(frame)
@@ -58,9 +60,11 @@ def validate(
     ingest_report_path: str,
     report_path: str,
 ) -> str:
-    """Check the snapshot; raise DataRejected on errors. Returns the feature types as JSON."""
+    """Check the snapshot; raise DataRejected on errors, after moving the files at fault to
+    data/rejected/. Returns the feature types as JSON."""
     import pandas as pd
 
+    from mlcycle.data.quarantine import quarantine
     from mlcycle.data.report import DataRejected
     from mlcycle.data.validate import validate as validate_frame
 
@@ -74,8 +78,11 @@ def validate(
         _champion_schema(root, champion_version),
         files["empty_columns_by_file"],
         files.get("rows_by_file"),
+        files.get("value_kinds_by_file"),
     )
     report.info["rows_by_file"] = files.get("rows_by_file", {})
+    if not report.passed:
+        quarantine(root, report)
     _write_json(report_path, report.to_dict())
     if not report.passed:
         raise DataRejected(report)

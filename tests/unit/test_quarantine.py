@@ -1,0 +1,92 @@
+"""A rejected file leaves the incoming folder with its report; the good ones stay."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from mlcycle.config import DatasetConfig
+from mlcycle.data.quarantine import quarantine, rejection_advice
+from mlcycle.data.report import DataRejected, DataReport, Issue
+from mlcycle.pipeline import steps
+from mlcycle.pipeline.launch import seed_if_first_run
+
+
+def _root(tmp_path: Path, files: dict[str, str]) -> Path:
+    incoming = tmp_path / "data" / "incoming"
+    incoming.mkdir(parents=True)
+    for name, text in files.items():
+        (incoming / name).write_text(text)
+    return tmp_path
+
+
+def test_only_the_files_an_error_names_are_moved(tmp_path: Path) -> None:
+    root = _root(tmp_path, {"good.csv": "a,y\n1,p\n", "bad.csv": "a,y\nx,p\n"})
+    report = DataReport(
+        "validate",
+        errors=[
+            Issue("wrong_type", "expected numbers, found text", column="a", file="bad.csv"),
+            Issue("too_few_rows", "each class needs 10 rows", column="y"),  # no file's fault
+        ],
+    )
+    moves = quarantine(str(root), report)
+    rejected = root / "data" / "rejected"
+    assert moves == [{"file": "bad.csv", "to": str(rejected / "bad.csv")}]
+    assert sorted(p.name for p in (root / "data" / "incoming").iterdir()) == ["good.csv"]
+    assert (rejected / "bad.csv").read_text() == "a,y\nx,p\n"
+    saved = json.loads((rejected / "bad.csv.report.json").read_text())
+    assert saved["errors"][0]["rule"] == "wrong_type"
+    assert report.info["quarantined"] == moves
+
+
+def test_the_advice_says_where_the_file_went_and_whether_there_is_a_champion(
+    tmp_path: Path,
+) -> None:
+    root = _root(tmp_path, {"bad.csv": ""})
+    report = DataReport("ingest", errors=[Issue("unreadable_file", "empty", file="bad.csv")])
+    quarantine(str(root), report)
+    text = rejection_advice(report, str(root), None)
+    assert "there is no champion yet" in text and "unchanged" not in text
+    assert f"bad.csv -> {root / 'data' / 'rejected' / 'bad.csv'}" in text
+    assert "mlcycle data add" in text and "data rm" not in text  # nothing left to remove
+    assert "version v7" in rejection_advice(report, str(root), "v7")
+
+    whole = DataReport("validate", errors=[Issue("single_class", "two classes needed")])
+    quarantine(str(root), whole)
+    text = rejection_advice(whole, str(root), "v7")
+    assert "-> " not in text and "data rm" in text
+
+
+def test_a_rejected_upload_leaves_incoming_and_the_next_run_validates(
+    tmp_path: Path, bc_frame: pd.DataFrame, config: DatasetConfig
+) -> None:
+    """The ingest and validate steps themselves, on a real root (no training)."""
+    bad = bc_frame.head(40).astype({"mean_area": object})
+    bad.loc[3, "mean_area"] = "big"
+    root = _root(tmp_path, {"sklearn_breast_cancer.csv": bc_frame.to_csv(index=False)})
+    bad.to_csv(root / "data" / "incoming" / "upload.csv", index=False)
+
+    def run() -> str:
+        snapshot, ingested, validated = (str(tmp_path / n) for n in ("s.pq", "i.json", "v.json"))
+        steps.ingest(str(root), snapshot, ingested)
+        return steps.validate(config.to_json(), str(root), "", snapshot, ingested, validated)
+
+    with pytest.raises(DataRejected) as rejected:
+        run()
+    assert rejected.value.report.info["quarantined"][0]["file"] == "upload.csv"
+    assert [p.name for p in (root / "data" / "incoming").iterdir()] == ["sklearn_breast_cancer.csv"]
+    assert (root / "data" / "rejected" / "upload.csv.report.json").is_file()
+    assert "mean_area" in json.loads(run())  # the next run passes validation
+
+
+def test_a_root_whose_only_data_was_rejected_is_not_seeded(
+    tmp_path: Path, config: DatasetConfig
+) -> None:
+    rejected = tmp_path / "data" / "rejected"
+    rejected.mkdir(parents=True)
+    (rejected / "mine.csv").write_text("a,y\n")
+    assert seed_if_first_run(str(tmp_path), config) is None
+    assert not (tmp_path / "data" / "incoming").exists()
