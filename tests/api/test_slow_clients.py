@@ -20,6 +20,9 @@ from .conftest import LiveServer, api_settings, serving_for
 
 DEADLINE = 1.0  # seconds, for headers and for bodies
 PATIENCE = 4.0  # how long a test waits for the server to close
+# The server's clock starts at its accept, the test's at its connect; the event loop may also
+# run a timer a little early. Closing within this much before the deadline is not "too early".
+SLACK = 0.1
 
 
 @pytest.fixture
@@ -56,7 +59,7 @@ def test_headers_sent_byte_by_byte_get_408_and_the_connection_closed(
 ) -> None:
     request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 1000
     seconds, answer = trickle(guarded.port, b"", request)
-    assert DEADLINE <= seconds < DEADLINE + 2
+    assert DEADLINE - SLACK <= seconds < DEADLINE + 2
     assert answer.startswith(b"HTTP/1.1 408 "), answer
     assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["detail"].startswith("the request's headers")
 
@@ -69,7 +72,7 @@ def test_a_body_sent_byte_by_byte_gets_408_and_the_connection_closed(
         b"content-length: 100000\r\n\r\n"
     )
     seconds, answer = trickle(guarded.port, head, b"mean_radius," * 1000)
-    assert DEADLINE <= seconds < DEADLINE + 2
+    assert DEADLINE - SLACK <= seconds < DEADLINE + 2
     assert answer.startswith(b"HTTP/1.1 408 "), answer
 
 
