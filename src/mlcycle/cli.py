@@ -479,17 +479,54 @@ def data_list(root: RootOption = None) -> None:
 
 @data_app.command("rm")
 def data_rm(
-    name: Annotated[str, typer.Argument(help="File name as `data list` shows it.")],
+    name: Annotated[
+        str | None,
+        typer.Argument(help="One file name as `data list` shows it.", show_default=False),
+    ] = None,
+    remove_all: Annotated[
+        bool, typer.Option("--all", help="Remove every file in the incoming folder.")
+    ] = False,
     root: RootOption = None,
 ) -> None:
-    """Remove a file from the incoming folder (for example one a run rejected)."""
+    """Remove one file from the incoming folder (for example one a run rejected).
+
+    NAME is a plain file name: no folders, no `..`. Removing several takes `--all`.
+    """
     from mlcycle import storage
 
-    target = storage.join(_incoming(root), name)
-    if not storage.exists(target):
-        raise _fail(f"no incoming file named {name!r}")
-    storage.remove(target)
-    console.print(f"removed {target}")
+    incoming = _incoming(root)
+    files = {info.name: info for info in storage.list_files(incoming)}
+    if remove_all:
+        if name is not None:
+            raise _fail(f"give either a NAME or --all, not both (got {name!r} and --all)")
+        if not files:
+            raise _fail(f"no files in {incoming}: nothing to remove")
+        for info in files.values():
+            storage.remove_file(info.uri)
+            console.print(Text(f"removed {info.uri}"))
+        return
+    if name is None:
+        raise _fail("name the file to remove (see `mlcycle data list`), or pass --all")
+    problem = _incoming_name_problem(name)
+    if problem:
+        raise _fail(f"{problem}; name one file as `mlcycle data list` shows it")
+    info = files.get(name)
+    if info is None:
+        known = ", ".join(sorted(files)) or "none"
+        raise _fail(f"no incoming file named {name!r} in {incoming} (files there: {known})")
+    storage.remove_file(info.uri)
+    console.print(Text(f"removed {info.uri}"))
+
+
+def _incoming_name_problem(name: str) -> str | None:
+    """Why `name` cannot name one file directly inside the incoming folder, or None."""
+    if not name.strip():
+        return "the file name is empty"
+    if "/" in name or "\\" in name:
+        return f"{name!r} has a path separator: only files directly in the incoming folder"
+    if name in (".", ".."):
+        return f"{name!r} is a folder, not a file"
+    return None
 
 
 # -- compile --------------------------------------------------------------------------------

@@ -137,7 +137,16 @@ def list_files(uri: str, suffixes: tuple[str, ...] = ()) -> list[FileInfo]:
     return out
 
 
+def remove_file(uri: str) -> None:
+    """Delete one file; never a folder (IsADirectoryError) and never recursively."""
+    fs, path = filesystem(uri)
+    if fs.isdir(path):
+        raise IsADirectoryError(f"{uri} is a folder, not a file")
+    fs.rm_file(path)
+
+
 def remove(uri: str) -> None:
+    """Delete a file or a whole folder tree, if it exists."""
     fs, path = filesystem(uri)
     if fs.exists(path):
         fs.rm(path, recursive=True)
