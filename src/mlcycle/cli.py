@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import signal
 import time
@@ -24,6 +25,7 @@ COMMAND_ORDER = (
     "run",
     "data",
     "models",
+    "promote",
     "report",
     "serve",
     "ui",
@@ -129,6 +131,22 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _registry_errors(command: Any) -> Any:
+    """A broken registry (a malformed champion pointer, a model failing its sha256 check)
+    is reported as the one-line error RegistryError carries, never as a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from mlcycle.model.registry import RegistryError
+
+        try:
+            return command(*args, **kwargs)
+        except RegistryError as exc:
+            raise _fail(escape(str(exc))) from None
+
+    return wrapper
+
+
 def _interrupt_on_signals() -> None:
     """Ctrl-C and SIGTERM both raise KeyboardInterrupt, so long-running commands clean up.
 
@@ -231,6 +249,7 @@ def _serving_line(onnx: dict[str, Any] | None) -> Text | None:
 
 
 @app.command()
+@_registry_errors
 def run(
     root: RootOption = None,
     config: ConfigOption = None,
@@ -359,6 +378,7 @@ def model_rows(root: str) -> list[dict[str, Any]]:
 
 
 @app.command()
+@_registry_errors
 def models(
     root: RootOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -390,10 +410,31 @@ def models(
     console.print(table)
 
 
+@app.command()
+@_registry_errors
+def promote(
+    version: Annotated[
+        str, typer.Argument(help="A registered version id, as `mlcycle models` lists it.")
+    ],
+    root: RootOption = None,
+) -> None:
+    """Make VERSION the champion: a rollback, or the repair of a broken champion pointer.
+
+    The version's model must pass its sha256 check. A running API swaps it in on its next look.
+    """
+    from mlcycle.model.registry import Registry
+
+    registry = Registry(get_settings(root=root).root)
+    registry.model_bytes(version, registry.get(version))  # a corrupt model is never promoted
+    pointer = registry.promote(version, ["promoted by hand (mlcycle promote)"])
+    console.print(f"champion: [bold]{version}[/] (was {pointer['previous'] or '(none)'})")
+
+
 # -- report ---------------------------------------------------------------------------------
 
 
 @app.command()
+@_registry_errors
 def report(
     root: RootOption = None,
     version: Annotated[
@@ -873,6 +914,7 @@ def ui(
 
 
 @app.command()
+@_registry_errors
 def up(
     root: RootOption = None,
     config: ConfigOption = None,

@@ -6,9 +6,12 @@ object only becomes visible once its upload completes. Readers never see half a 
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,6 +107,76 @@ def write_text(uri: str, text: str) -> None:
 
 def write_json(uri: str, obj: Any) -> None:
     write_text(uri, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
+
+class PreconditionFailedError(RuntimeError):
+    """A conditional write found the object changed since it was read."""
+
+
+@contextlib.contextmanager
+def exclusive(uri: str) -> Iterator[None]:
+    """Hold an exclusive lock on a local file's `.NAME.lock` beside it (blocking until free).
+
+    Local read-compare-write sequences run inside it. A bucket has no such lock: there the
+    write itself is conditional (`write_bytes_if_generation`), and this does nothing.
+    """
+    if not is_local(uri):
+        yield
+        return
+    target = Path(normalize(uri))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with (target.parent / f".{target.name}.lock").open("a") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)  # released when the file is closed
+        yield
+
+
+def _gcs_blob(uri: str) -> Any:
+    """The google-cloud-storage blob for gs://BUCKET/NAME (it honours STORAGE_EMULATOR_HOST)."""
+    from google.cloud import storage as gcs
+
+    bucket, _, name = uri[len("gs://") :].partition("/")
+    return gcs.Client().bucket(bucket).blob(name)
+
+
+def read_with_generation(uri: str) -> tuple[bytes | None, str]:
+    """A file's bytes (None if absent) and the token a conditional write of it checks.
+
+    On GCS the token is the object's generation ("0" for an absent object, which is what
+    GCS's ifGenerationMatch=0 means); locally it is "" (the caller holds `exclusive`).
+    """
+    if not uri.startswith("gs://"):
+        try:
+            return read_bytes(uri), ""
+        except FileNotFoundError:
+            return None, ""
+    from google.api_core.exceptions import NotFound
+
+    blob = _gcs_blob(uri)
+    try:
+        blob.reload()
+        data = blob.download_as_bytes(if_generation_match=blob.generation)
+    except NotFound:
+        return None, "0"
+    return data, str(blob.generation)
+
+
+def write_bytes_if_generation(uri: str, data: bytes, generation: str) -> None:
+    """Write `uri` only if it is still at `generation`; PreconditionFailedError otherwise.
+
+    On GCS an ifGenerationMatch precondition makes the write a compare-and-swap. Locally
+    the write is atomic, and the caller holds `exclusive(uri)` since it read.
+    """
+    if not uri.startswith("gs://"):
+        write_bytes(uri, data)
+        return
+    from google.api_core.exceptions import PreconditionFailed as GcsPreconditionFailed
+
+    try:
+        _gcs_blob(uri).upload_from_string(
+            data, content_type="application/json", if_generation_match=int(generation)
+        )
+    except GcsPreconditionFailed as exc:
+        raise PreconditionFailedError(f"{uri} changed since generation {generation}") from exc
 
 
 def upload(local_path: str | Path, uri: str) -> None:

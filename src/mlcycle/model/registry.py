@@ -5,6 +5,10 @@
     models/versions/<version>/metadata.json    written last: a version exists once this does
     models/champion.json                       the pointer, switched last and atomically
 
+The pointer switch is a compare-and-swap on the champion a run started from: under an
+exclusive lock file beside the pointer locally, with a generation precondition on GCS. Of
+two runs promoting at once, one wins and the other gets ChampionChangedError.
+
 A registration that fails removes what it wrote; a process killed mid-way leaves at most a
 folder without metadata.json, which is not a version and is never listed or served.
 """
@@ -28,6 +32,22 @@ REPORT_FILE = "report.html"  # the model report (mlcycle.model.report renders it
 
 class RegistryError(RuntimeError):
     """The registry is inconsistent or a model failed its integrity check."""
+
+
+class ChampionChangedError(RegistryError):
+    """A promotion expected one champion and found another: a concurrent run promoted first."""
+
+    def __init__(self, version: str, expected: str | None, current: str | None) -> None:
+        self.version, self.expected, self.current = version, expected, current
+        super().__init__(
+            f"not promoted: {version} was to replace champion {expected or '(none)'}, but "
+            f"another run made {current or '(none)'} the champion meanwhile; run again to "
+            "compare with it"
+        )
+
+
+# promote(expected=UNCHECKED): replace whatever the pointer says, even a malformed pointer.
+UNCHECKED: Any = object()
 
 
 def sha256(data: bytes) -> str:
@@ -67,12 +87,38 @@ class Registry:
             raise RegistryError(f"no model version {version!r} in {self.models}")
         return storage.read_json(uri)
 
+    @property
+    def pointer_uri(self) -> str:
+        return storage.join(self.models, CHAMPION_FILE)
+
     def champion_pointer(self) -> dict[str, Any] | None:
-        uri = storage.join(self.models, CHAMPION_FILE)
+        """The champion pointer, None if there is none; RegistryError naming the file and the
+        fix if it is malformed."""
         try:
-            return storage.read_json(uri)
+            data = storage.read_bytes(self.pointer_uri)
         except FileNotFoundError:
             return None
+        return self._parse_pointer(data)
+
+    def repair_hint(self) -> str:
+        return (
+            f"point it at a registered version with `mlcycle promote VERSION --root {self.root}` "
+            "(`mlcycle models` lists them), or delete it to start again without a champion"
+        )
+
+    def _parse_pointer(self, data: bytes) -> dict[str, Any]:
+        where = f"champion pointer {self.pointer_uri}"
+        try:
+            pointer = json.loads(data)
+        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError both are
+            raise RegistryError(
+                f"{where} is not valid JSON ({exc}); {self.repair_hint()}"
+            ) from None
+        if not isinstance(pointer, dict) or not pointer.get("version"):
+            raise RegistryError(f'{where} names no "version"; {self.repair_hint()}')
+        if not isinstance(pointer["version"], str):
+            raise RegistryError(f'{where}: "version" must be a string; {self.repair_hint()}')
+        return pointer
 
     def champion_version(self) -> str | None:
         pointer = self.champion_pointer()
@@ -144,15 +190,42 @@ class Registry:
             raise
         return meta
 
-    def promote(self, version: str, reasons: list[str] | None = None) -> dict[str, Any]:
-        """Point the champion at `version` (one atomic write)."""
+    def promote(
+        self,
+        version: str,
+        reasons: list[str] | None = None,
+        *,
+        expected: str | None = UNCHECKED,
+    ) -> dict[str, Any]:
+        """Point the champion at `version`, if the champion is still `expected` (None: no
+        champion). ChampionChangedError if it is not; the pointer is then left as it was.
+
+        Without `expected` the pointer is replaced whatever it holds (a repair).
+        """
         meta = self.get(version)
-        pointer = {
-            "version": version,
-            "sha256": meta["model"]["sha256"],
-            "promoted_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "previous": self.champion_version(),
-            "reasons": reasons or [],
-        }
-        storage.write_json(storage.join(self.models, CHAMPION_FILE), pointer)
+        uri = self.pointer_uri
+        with storage.exclusive(uri):
+            data, generation = storage.read_with_generation(uri)
+            if expected is UNCHECKED:
+                try:
+                    previous = self._parse_pointer(data)["version"] if data else None
+                except RegistryError:
+                    previous = None  # a malformed pointer is what a repair replaces
+            else:
+                previous = self._parse_pointer(data)["version"] if data else None
+                if previous != (expected or None):
+                    raise ChampionChangedError(version, expected or None, previous)
+            pointer = {
+                "version": version,
+                "sha256": meta["model"]["sha256"],
+                "promoted_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "previous": previous,
+                "reasons": reasons or [],
+            }
+            text = json.dumps(pointer, indent=2, sort_keys=True, default=str) + "\n"
+            try:
+                storage.write_bytes_if_generation(uri, text.encode(), generation)
+            except storage.PreconditionFailedError:
+                was = previous if expected is UNCHECKED else expected
+                raise ChampionChangedError(version, was, self.champion_version()) from None
         return pointer
