@@ -57,3 +57,28 @@ def test_promote_refuses_an_unknown_or_corrupt_version(registry: Registry, new_v
     code, out = invoke("promote", version, "--root", registry.root)
     assert code == 1 and "sha256" in out
     assert registry.champion_version() is None
+
+
+@pytest.mark.parametrize("damage", ["corrupt", "missing_model", "missing_version"])
+def test_a_broken_champion_stops_a_run_before_any_step_saying_what_to_do(
+    registry: Registry, new_version, damage: str
+) -> None:
+    version = new_version()
+    registry.promote(version)
+    model = Path(registry.version_uri(version, "model.joblib"))
+    if damage == "corrupt":
+        model.write_bytes(model.read_bytes()[:100])
+    elif damage == "missing_model":
+        model.unlink()
+    else:
+        Path(registry.version_uri(version, "metadata.json")).unlink()
+    code, out = invoke("run", "--root", registry.root)
+    assert code == 1, out
+    text = as_text(out)
+    assert "Traceback" not in out
+    assert f"mlcycle promote VERSION --root {registry.root}" in text
+    if damage == "missing_version":
+        assert f"names version {version}, which is not in" in text
+    else:
+        assert str(model) in text and f"delete {registry.pointer_uri}" in text
+    assert not list(Path(registry.root, "pipeline").glob("mlcycle-training-*/"))  # no step ran

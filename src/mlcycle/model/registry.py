@@ -106,6 +106,27 @@ class Registry:
             "(`mlcycle models` lists them), or delete it to start again without a champion"
         )
 
+    def verify_champion(self) -> str | None:
+        """The champion's version after checking that its pointer, metadata and model file
+        are intact (what every run compares with); RegistryError saying what to do if not."""
+        version = self.champion_version()
+        if version is None:
+            return None
+        if not storage.exists(self.version_uri(version, METADATA_FILE)):
+            raise RegistryError(
+                f"champion pointer {self.pointer_uri} names version {version}, which is not "
+                f"in {self.versions_uri}; {self.repair_hint()}"
+            )
+        try:
+            self.model_bytes(version)
+        except RegistryError as exc:
+            raise RegistryError(
+                f"the champion's {exc}. Restore that file, or make another version the "
+                f"champion with `mlcycle promote VERSION --root {self.root}` (`mlcycle models` "
+                f"lists them), or delete {self.pointer_uri} to train a new champion from scratch"
+            ) from None
+        return version
+
     def _parse_pointer(self, data: bytes) -> dict[str, Any]:
         where = f"champion pointer {self.pointer_uri}"
         try:
@@ -134,9 +155,16 @@ class Registry:
     def model_bytes(self, version: str, metadata: dict[str, Any] | None = None) -> bytes:
         """The model file, verified against the sha256 recorded when it was registered."""
         metadata = metadata or self.get(version)
-        data = self.read_artifact(version, metadata["model"]["file"])
+        uri = self.version_uri(version, metadata["model"]["file"])
+        try:
+            data = storage.read_bytes(uri)
+        except FileNotFoundError:
+            raise RegistryError(f"model file {uri} (version {version}) is missing") from None
         if sha256(data) != metadata["model"]["sha256"]:
-            raise RegistryError(f"model of version {version} fails its sha256 check")
+            raise RegistryError(
+                f"model file {uri} (version {version}) fails its sha256 check: corrupt, or "
+                "changed since it was registered"
+            )
         return data
 
     def load_model(self, version: str, metadata: dict[str, Any] | None = None) -> Any:
