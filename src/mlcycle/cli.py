@@ -101,6 +101,7 @@ ConfigOption = Annotated[
 
 METRIC_ORDER = ("roc_auc", "accuracy", "precision", "recall", "f1", "brier")
 EXIT_REJECTED = 2
+EXIT_LOST = 3  # another run changed the champion meanwhile: this one was not promoted
 
 
 def _version(value: bool) -> None:
@@ -277,7 +278,8 @@ def run(
     """Run the training pipeline locally (kfp.local, cached) and summarise the outcome.
 
     Exits 0 when the pipeline finished, promoted or not; 2 when the data was rejected (the
-    report says why); 1 on any other failure.
+    report says why); 3 when another run changed the champion meanwhile, so this one was not
+    promoted (run again to compare with the new champion); 1 on any other failure.
     """
     from mlcycle.pipeline.local import Containers, run_pipeline
 
@@ -352,6 +354,12 @@ def run(
         f"version [bold]{reg['version']}[/]{note}; champion: "
         f"[bold]{reg['champion'] or '(none)'}[/]  ({result.seconds:.1f}s)"
     )
+    if reg.get("lost"):
+        raise _fail(
+            f"this run lost: another run made {reg['champion'] or '(none)'} the champion while "
+            f"it ran, so {reg['version']} was not promoted; run again to compare with it",
+            code=EXIT_LOST,
+        )
 
 
 # -- models ---------------------------------------------------------------------------------

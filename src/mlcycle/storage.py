@@ -149,15 +149,16 @@ def read_with_generation(uri: str) -> tuple[bytes | None, str]:
             return read_bytes(uri), ""
         except FileNotFoundError:
             return None, ""
-    from google.api_core.exceptions import NotFound
-
-    blob = _gcs_blob(uri)
+    fs, path = filesystem(uri)
+    fs.invalidate_cache()
     try:
-        blob.reload()
-        data = blob.download_as_bytes(if_generation_match=blob.generation)
-    except NotFound:
+        generation = fs.info(path)["generation"]
+        data = fs.cat_file(path)
+    except FileNotFoundError:
         return None, "0"
-    return data, str(blob.generation)
+    # Changed between the two calls? Then the conditional write fails: a spurious conflict,
+    # never a lost update.
+    return data, str(generation)
 
 
 def write_bytes_if_generation(uri: str, data: bytes, generation: str) -> None:

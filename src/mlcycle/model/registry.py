@@ -209,14 +209,27 @@ class Registry:
         try:
             for name, data in files.items():
                 storage.write_bytes(storage.join(uri, name), data)
-            storage.write_text(
-                storage.join(uri, METADATA_FILE),
-                json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n",
-            )
+            self._write_metadata(meta)
         except BaseException:
             storage.remove(uri)
             raise
         return meta
+
+    def amend(self, meta: dict[str, Any], files: dict[str, bytes]) -> dict[str, Any]:
+        """Correct a version's record: rewrite `files` (never the model), then its metadata."""
+        if MODEL_FILE in files:
+            raise RegistryError("a version's model is never rewritten")
+        uri = self.version_uri(meta["version"])
+        for name, data in files.items():
+            storage.write_bytes(storage.join(uri, name), data)
+        self._write_metadata(meta)
+        return meta
+
+    def _write_metadata(self, meta: dict[str, Any]) -> None:
+        storage.write_text(
+            self.version_uri(meta["version"], METADATA_FILE),
+            json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n",
+        )
 
     def promote(
         self,
