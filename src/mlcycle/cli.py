@@ -101,6 +101,7 @@ ConfigOption = Annotated[
 
 METRIC_ORDER = ("roc_auc", "accuracy", "precision", "recall", "f1", "brier")
 EXIT_REJECTED = 2
+EXIT_INTERRUPTED = 130  # as shells report a Ctrl-C
 EXIT_LOST = 3  # another run changed the champion meanwhile: this one was not promoted
 
 
@@ -300,14 +301,26 @@ def run(
         states[step] = state
 
     console.print(f"[bold]mlcycle run[/] root={settings.root} config={settings.config}")
-    with Live(
-        _steps_table(states, started),
-        console=console,
-        refresh_per_second=8,
-        transient=False,
-        get_renderable=lambda: _steps_table(states, started),
-    ):
-        result = run_pipeline(settings.root, dataset, settings.pipeline_root, on_step, containers)
+    _interrupt_on_signals()  # SIGTERM too: the steps are ended, not left running
+    try:
+        with Live(
+            _steps_table(states, started),
+            console=console,
+            refresh_per_second=8,
+            transient=False,
+            get_renderable=lambda: _steps_table(states, started),
+        ):
+            result = run_pipeline(
+                settings.root, dataset, settings.pipeline_root, on_step, containers
+            )
+    except KeyboardInterrupt:
+        running = [step for step, state in states.items() if state == "running"]
+        where = f" during {', '.join(running)}" if running else ""
+        raise _fail(
+            f"stopped{where}: the run's steps were ended, none is left running; "
+            "the champion is as it was unless the register step had already switched it",
+            code=EXIT_INTERRUPTED,
+        ) from None
     console.print()
     if result.seeded:
         console.print(f"first run: wrote the default data to {result.seeded}")

@@ -132,6 +132,9 @@ def _runner(containers: Containers | None, root: str) -> Any:
     import kfp.local
 
     if containers is None:
+        from mlcycle.pipeline import lifeline
+
+        lifeline.install()  # steps die with this process, and stop when it is interrupted
         return kfp.local.SubprocessRunner(use_venv=False)
     import docker.types
 

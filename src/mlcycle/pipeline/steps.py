@@ -195,6 +195,7 @@ def register(
     registered twice.
     """
     from mlcycle.model.registry import ChampionChangedError, Registry, sha256
+    from mlcycle.pipeline.lifeline import require_owner
 
     config = DatasetConfig.from_json(config_json)
     registry = Registry(root)
@@ -229,8 +230,10 @@ def register(
         _describe_model(
             meta, files, config, json.loads(types_json), model_path, cleaned_path, test_path
         )
+        require_owner()  # a run stopped mid-way registers nothing
         meta = registry.register(files, meta)
     if gate["promote"]:
+        require_owner()
         try:  # a compare-and-swap: of two runs promoting at once, one wins
             registry.promote(meta["version"], gate["reasons"], expected=champion_version or None)
         except ChampionChangedError as exc:
