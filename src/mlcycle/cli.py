@@ -311,7 +311,12 @@ def run(
             get_renderable=lambda: _steps_table(states, started),
         ):
             result = run_pipeline(
-                settings.root, dataset, settings.pipeline_root, on_step, containers
+                settings.root,
+                dataset,
+                settings.pipeline_root,
+                on_step,
+                containers,
+                keep_runs=settings.keep_runs,
             )
     except KeyboardInterrupt:
         running = [step for step, state in states.items() if state == "running"]
@@ -839,7 +844,9 @@ def watch(
     try:
         watch_loop(
             root_uri,
-            lambda: run_pipeline(root_uri, dataset, settings.pipeline_root),
+            lambda: run_pipeline(
+                root_uri, dataset, settings.pipeline_root, keep_runs=settings.keep_runs
+            ),
             on_event,
             interval=interval,
             settle=settle,

@@ -211,6 +211,41 @@ def list_files(uri: str, suffixes: tuple[str, ...] = ()) -> list[FileInfo]:
     return out
 
 
+def list_folders(uri: str) -> list[str]:
+    """Names of the folders directly under `uri` (hidden ones skipped), sorted."""
+    fs, root = filesystem(uri)
+    fs.invalidate_cache()
+    if not fs.exists(root):
+        return []
+    names = (
+        info["name"].rstrip("/").rsplit("/", 1)[-1]
+        for info in fs.ls(root, detail=True)
+        if info["type"] == "directory"
+    )
+    return sorted(name for name in names if not name.startswith("."))
+
+
+def newest_modification(uri: str) -> float | None:
+    """The latest modification time (epoch seconds) of any file under `uri`, hidden ones
+    included; None if there is none."""
+    fs, root = filesystem(uri)
+    fs.invalidate_cache()
+    times = []
+    for info in fs.find(root, detail=True).values():
+        moment = info.get("mtime") or info.get("updated")
+        if isinstance(moment, int | float):
+            times.append(float(moment))
+        elif moment is not None:
+            from datetime import datetime
+
+            times.append(
+                moment.timestamp()
+                if isinstance(moment, datetime)
+                else datetime.fromisoformat(str(moment).replace("Z", "+00:00")).timestamp()
+            )
+    return max(times, default=None)
+
+
 def remove_file(uri: str) -> None:
     """Delete one file; never a folder (IsADirectoryError) and never recursively."""
     fs, path = filesystem(uri)

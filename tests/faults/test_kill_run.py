@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import signal
@@ -91,6 +92,14 @@ def test_a_killed_run_leaves_no_step_running_and_registers_nothing(
     incoming = tmp_path / "data/incoming"
     incoming.mkdir(parents=True)
     (incoming / "rows.csv").write_text("x,diagnosis\n1,benign\n")  # no seeding: starts sooner
+    # What an earlier registration killed mid-way left: this run removes it first.
+    left = tmp_path / "models/versions/20260101-000000-dead00"
+    left.mkdir(parents=True)
+    (left / "model.joblib").write_bytes(b"half")
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    claim = {"host": os.uname().nodename, "pid": gone.pid, "started_at": 0}
+    (left / ".registering.json").write_text(json.dumps(claim))
     cli = subprocess.Popen(
         [sys.executable, "-m", "mlcycle.cli", "run", "--root", str(tmp_path)],
         cwd=REPO,
@@ -116,6 +125,7 @@ def test_a_killed_run_leaves_no_step_running_and_registers_nothing(
     assert "Traceback" not in err
     time.sleep(1)  # an orphaned step registered seconds after the CLI died: give it the time
     assert list((tmp_path / "models").rglob("metadata.json")) == []
+    assert not left.exists()
     assert not (tmp_path / "models/champion.json").exists()
 
 

@@ -10,7 +10,9 @@ exclusive lock file beside the pointer locally, with a generation precondition o
 two runs promoting at once, one wins and the other gets ChampionChangedError.
 
 A registration that fails removes what it wrote; a process killed mid-way leaves at most a
-folder without metadata.json, which is not a version and is never listed or served.
+folder without metadata.json, which is not a version and is never listed or served. The
+folder's hidden `.registering.json` names the process writing it: `remove_incomplete`
+(every run calls it) deletes the folder once that process is gone, or after an hour.
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import secrets
+import socket
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,6 +33,9 @@ MODEL_FILE = "model.joblib"
 METADATA_FILE = "metadata.json"
 CHAMPION_FILE = "champion.json"
 REPORT_FILE = "report.html"  # the model report (mlcycle.model.report renders it)
+CLAIM_FILE = ".registering.json"  # hidden: who is writing a version not yet complete
+# An incomplete version whose writer cannot be checked (another host) is abandoned after this.
+STALE_SECONDS = 3600
 
 
 class RegistryError(RuntimeError):
@@ -58,6 +66,16 @@ def new_version_id(now: datetime | None = None) -> str:
     """Sortable by time, unique across concurrent runs."""
     now = now or datetime.now(UTC)
     return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        return True
+    return True
 
 
 class Registry:
@@ -206,14 +224,48 @@ class Registry:
         uri = self.version_uri(meta["version"])
         if storage.exists(storage.join(uri, METADATA_FILE)):
             raise RegistryError(f"version {meta['version']} already exists")
+        claim = storage.join(uri, CLAIM_FILE)
         try:
+            storage.write_json(
+                claim,
+                {"host": socket.gethostname(), "pid": os.getpid(), "started_at": time.time()},
+            )
             for name, data in files.items():
                 storage.write_bytes(storage.join(uri, name), data)
             self._write_metadata(meta)
         except BaseException:
             storage.remove(uri)
             raise
+        storage.remove(claim)
         return meta
+
+    def remove_incomplete(self, stale_seconds: float = STALE_SECONDS) -> list[str]:
+        """Delete version folders a killed registration left (no metadata.json); their ids.
+
+        A folder is left alone while the process that claimed it still runs on this host,
+        or, when that cannot be checked, until it is `stale_seconds` old.
+        """
+        removed = []
+        for folder in storage.list_folders(self.versions_uri):
+            uri = self.version_uri(folder)
+            if storage.exists(storage.join(uri, METADATA_FILE)):
+                continue
+            if self._abandoned(uri, stale_seconds):
+                storage.remove(uri)
+                removed.append(folder)
+        return removed
+
+    def _abandoned(self, uri: str, stale_seconds: float) -> bool:
+        try:
+            claim = storage.read_json(storage.join(uri, CLAIM_FILE))
+        except (FileNotFoundError, ValueError):
+            claim = {}
+        if claim.get("host") == socket.gethostname() and isinstance(claim.get("pid"), int):
+            return not _process_exists(claim["pid"])
+        started = claim.get("started_at")
+        if not isinstance(started, int | float):
+            started = storage.newest_modification(uri)
+        return started is None or time.time() - started > stale_seconds
 
     def amend(self, meta: dict[str, Any], files: dict[str, bytes]) -> dict[str, Any]:
         """Correct a version's record: rewrite `files` (never the model), then its metadata."""

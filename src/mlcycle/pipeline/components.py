@@ -30,6 +30,7 @@ def _component(fn):
 
 @_component
 def ingest(
+    config: str,
     root: str,
     incoming_fingerprint: str,
     code_version: str,
@@ -41,7 +42,7 @@ def ingest(
 
     lifeline.hold()
 
-    return steps.ingest(root, snapshot.path, report.path)
+    return steps.ingest(config, root, snapshot.path, report.path)
 
 
 @_component

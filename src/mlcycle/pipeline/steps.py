@@ -31,7 +31,7 @@ def _champion_schema(root: str, champion_version: str) -> dict[str, Any] | None:
     return Registry(root).get(champion_version)["schema"]
 
 
-def ingest(root: str, snapshot_path: str, report_path: str) -> str:
+def ingest(config_json: str, root: str, snapshot_path: str, report_path: str) -> str:
     """Read every incoming file into one Parquet snapshot; returns its content hash."""
     from mlcycle.data.incoming import incoming_uri
     from mlcycle.data.ingest import content_hash
@@ -39,7 +39,9 @@ def ingest(root: str, snapshot_path: str, report_path: str) -> str:
     from mlcycle.data.report import DataRejected
 
     try:
-        frame, report = ingest_files(storage.list_files(incoming_uri(root)))
+        frame, report = ingest_files(
+            storage.list_files(incoming_uri(root)), DatasetConfig.from_json(config_json).limits
+        )
     except DataRejected as exc:
         _write_json(report_path, exc.report.to_dict())
         raise
@@ -231,6 +233,7 @@ def register(
             meta, files, config, json.loads(types_json), model_path, cleaned_path, test_path
         )
         require_owner()  # a run stopped mid-way registers nothing
+        registry.remove_incomplete()  # what a killed registration left
         meta = registry.register(files, meta)
     if gate["promote"]:
         require_owner()
