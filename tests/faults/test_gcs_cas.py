@@ -57,3 +57,15 @@ def test_promote_on_a_bucket_compares_then_writes_conditionally(
         registry.promote(b, expected=a)
     assert blob.calls == [int(generation)]
     assert registry.champion_version() == a
+
+
+def test_a_bucket_s_abandoned_registration_is_removed(gcs_emulator: str) -> None:
+    registry = Registry(f"gs://{gcs_emulator}/leftover-test")
+    done = registry.register({"model.joblib": model_bytes()}, META)["version"]
+    left = registry.version_uri("20260101-000000-dead00")
+    storage.write_bytes(storage.join(left, "model.joblib"), b"half")
+    claim = {"host": "a-vertex-worker", "pid": 1, "started_at": 0}  # another machine's, old
+    storage.write_json(storage.join(left, ".registering.json"), claim)
+    assert registry.remove_incomplete() == ["20260101-000000-dead00"]
+    assert not storage.exists(storage.join(left, "model.joblib"))
+    assert [m["version"] for m in registry.versions()] == [done]
