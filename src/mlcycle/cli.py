@@ -280,7 +280,8 @@ def run(
 
     Exits 0 when the pipeline finished, promoted or not; 2 when the data was rejected (the
     report says why); 3 when another run changed the champion meanwhile, so this one was not
-    promoted (run again to compare with the new champion); 1 on any other failure.
+    promoted (run again to compare with the new champion); 130 when stopped by Ctrl-C or
+    SIGTERM (its steps are ended with it); 1 on any other failure.
     """
     from mlcycle.pipeline.local import Containers, run_pipeline
 
