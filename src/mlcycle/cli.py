@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import signal
 import time
@@ -24,6 +25,7 @@ COMMAND_ORDER = (
     "run",
     "data",
     "models",
+    "promote",
     "report",
     "serve",
     "ui",
@@ -99,6 +101,8 @@ ConfigOption = Annotated[
 
 METRIC_ORDER = ("roc_auc", "accuracy", "precision", "recall", "f1", "brier")
 EXIT_REJECTED = 2
+EXIT_INTERRUPTED = 130  # as shells report a Ctrl-C
+EXIT_LOST = 3  # another run changed the champion meanwhile: this one was not promoted
 
 
 def _version(value: bool) -> None:
@@ -127,6 +131,22 @@ def _main(
 def _fail(message: str, code: int = 1) -> typer.Exit:
     err.print(f"[bold red]error:[/] {message}")
     return typer.Exit(code)
+
+
+def _registry_errors(command: Any) -> Any:
+    """A broken registry (a malformed champion pointer, a model failing its sha256 check)
+    is reported as the one-line error RegistryError carries, never as a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from mlcycle.model.registry import RegistryError
+
+        try:
+            return command(*args, **kwargs)
+        except RegistryError as exc:
+            raise _fail(escape(str(exc))) from None
+
+    return wrapper
 
 
 def _interrupt_on_signals() -> None:
@@ -231,6 +251,7 @@ def _serving_line(onnx: dict[str, Any] | None) -> Text | None:
 
 
 @app.command()
+@_registry_errors
 def run(
     root: RootOption = None,
     config: ConfigOption = None,
@@ -258,7 +279,9 @@ def run(
     """Run the training pipeline locally (kfp.local, cached) and summarise the outcome.
 
     Exits 0 when the pipeline finished, promoted or not; 2 when the data was rejected (the
-    report says why); 1 on any other failure.
+    report says why); 3 when another run changed the champion meanwhile, so this one was not
+    promoted (run again to compare with the new champion); 130 when stopped by Ctrl-C or
+    SIGTERM (its steps are ended with it); 1 on any other failure.
     """
     from mlcycle.pipeline.local import Containers, run_pipeline
 
@@ -279,14 +302,31 @@ def run(
         states[step] = state
 
     console.print(f"[bold]mlcycle run[/] root={settings.root} config={settings.config}")
-    with Live(
-        _steps_table(states, started),
-        console=console,
-        refresh_per_second=8,
-        transient=False,
-        get_renderable=lambda: _steps_table(states, started),
-    ):
-        result = run_pipeline(settings.root, dataset, settings.pipeline_root, on_step, containers)
+    _interrupt_on_signals()  # SIGTERM too: the steps are ended, not left running
+    try:
+        with Live(
+            _steps_table(states, started),
+            console=console,
+            refresh_per_second=8,
+            transient=False,
+            get_renderable=lambda: _steps_table(states, started),
+        ):
+            result = run_pipeline(
+                settings.root,
+                dataset,
+                settings.pipeline_root,
+                on_step,
+                containers,
+                keep_runs=settings.keep_runs,
+            )
+    except KeyboardInterrupt:
+        running = [step for step, state in states.items() if state == "running"]
+        where = f" during {', '.join(running)}" if running else ""
+        raise _fail(
+            f"stopped{where}: the run's steps were ended, none is left running; "
+            "the champion is as it was unless the register step had already switched it",
+            code=EXIT_INTERRUPTED,
+        ) from None
     console.print()
     if result.seeded:
         console.print(f"first run: wrote the default data to {result.seeded}")
@@ -334,6 +374,12 @@ def run(
         f"version [bold]{reg['version']}[/]{note}; champion: "
         f"[bold]{reg['champion'] or '(none)'}[/]  ({result.seconds:.1f}s)"
     )
+    if reg.get("lost"):
+        raise _fail(
+            f"this run lost: another run made {reg['champion'] or '(none)'} the champion while "
+            f"it ran, so {reg['version']} was not promoted; run again to compare with it",
+            code=EXIT_LOST,
+        )
 
 
 # -- models ---------------------------------------------------------------------------------
@@ -360,6 +406,7 @@ def model_rows(root: str) -> list[dict[str, Any]]:
 
 
 @app.command()
+@_registry_errors
 def models(
     root: RootOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -391,10 +438,31 @@ def models(
     console.print(table)
 
 
+@app.command()
+@_registry_errors
+def promote(
+    version: Annotated[
+        str, typer.Argument(help="A registered version id, as `mlcycle models` lists it.")
+    ],
+    root: RootOption = None,
+) -> None:
+    """Make VERSION the champion: a rollback, or the repair of a broken champion pointer.
+
+    The version's model must pass its sha256 check. A running API swaps it in on its next look.
+    """
+    from mlcycle.model.registry import Registry
+
+    registry = Registry(get_settings(root=root).root)
+    registry.model_bytes(version, registry.get(version))  # a corrupt model is never promoted
+    pointer = registry.promote(version, ["promoted by hand (mlcycle promote)"])
+    console.print(f"champion: [bold]{version}[/] (was {pointer['previous'] or '(none)'})")
+
+
 # -- report ---------------------------------------------------------------------------------
 
 
 @app.command()
+@_registry_errors
 def report(
     root: RootOption = None,
     version: Annotated[
@@ -480,17 +548,54 @@ def data_list(root: RootOption = None) -> None:
 
 @data_app.command("rm")
 def data_rm(
-    name: Annotated[str, typer.Argument(help="File name as `data list` shows it.")],
+    name: Annotated[
+        str | None,
+        typer.Argument(help="One file name as `data list` shows it.", show_default=False),
+    ] = None,
+    remove_all: Annotated[
+        bool, typer.Option("--all", help="Remove every file in the incoming folder.")
+    ] = False,
     root: RootOption = None,
 ) -> None:
-    """Remove a file from the incoming folder (for example one a run rejected)."""
+    """Remove one file from the incoming folder (for example one a run rejected).
+
+    NAME is a plain file name: no folders, no `..`. Removing several takes `--all`.
+    """
     from mlcycle import storage
 
-    target = storage.join(_incoming(root), name)
-    if not storage.exists(target):
-        raise _fail(f"no incoming file named {name!r}")
-    storage.remove(target)
-    console.print(f"removed {target}")
+    incoming = _incoming(root)
+    files = {info.name: info for info in storage.list_files(incoming)}
+    if remove_all:
+        if name is not None:
+            raise _fail(f"give either a NAME or --all, not both (got {name!r} and --all)")
+        if not files:
+            raise _fail(f"no files in {incoming}: nothing to remove")
+        for info in files.values():
+            storage.remove_file(info.uri)
+            console.print(Text(f"removed {info.uri}"))
+        return
+    if name is None:
+        raise _fail("name the file to remove (see `mlcycle data list`), or pass --all")
+    problem = _incoming_name_problem(name)
+    if problem:
+        raise _fail(f"{problem}; name one file as `mlcycle data list` shows it")
+    info = files.get(name)
+    if info is None:
+        known = ", ".join(sorted(files)) or "none"
+        raise _fail(f"no incoming file named {name!r} in {incoming} (files there: {known})")
+    storage.remove_file(info.uri)
+    console.print(Text(f"removed {info.uri}"))
+
+
+def _incoming_name_problem(name: str) -> str | None:
+    """Why `name` cannot name one file directly inside the incoming folder, or None."""
+    if not name.strip():
+        return "the file name is empty"
+    if "/" in name or "\\" in name:
+        return f"{name!r} has a path separator: only files directly in the incoming folder"
+    if name in (".", ".."):
+        return f"{name!r} is a folder, not a file"
+    return None
 
 
 # -- compile --------------------------------------------------------------------------------
@@ -741,7 +846,9 @@ def watch(
     try:
         watch_loop(
             root_uri,
-            lambda: run_pipeline(root_uri, dataset, settings.pipeline_root),
+            lambda: run_pipeline(
+                root_uri, dataset, settings.pipeline_root, keep_runs=settings.keep_runs
+            ),
             on_event,
             interval=interval,
             settle=settle,
@@ -842,6 +949,7 @@ def ui(
 
 
 @app.command()
+@_registry_errors
 def up(
     root: RootOption = None,
     config: ConfigOption = None,

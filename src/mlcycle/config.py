@@ -70,6 +70,14 @@ class Validation(_Strict):
         return Bounds(min=0.0) if self.non_negative else None
 
 
+class Limits(_Strict):
+    """How much data one run takes; ingest rejects more, naming the limit to raise."""
+
+    # All incoming files together, as stored; checked before any file is read.
+    max_bytes: int = Field(100_000_000, ge=1)
+    max_rows: int = Field(1_000_000, ge=1)
+
+
 class Resources(_Strict):
     """Per-step machine size on Vertex AI (ignored locally)."""
 
@@ -101,6 +109,7 @@ class DatasetConfig(_Strict):
     candidates: list[Candidate] = Field(min_length=1)
     gate: Gate = Field(default_factory=Gate)
     validation: Validation = Field(default_factory=Validation)
+    limits: Limits = Field(default_factory=Limits)
     resources: Resources = Field(default_factory=Resources)
     seed_data: Literal["sklearn_breast_cancer"] | None = Field(
         None, description="Data written to an empty incoming folder on the first run."

@@ -32,6 +32,13 @@ class Settings(BaseSettings):
         description="Local folder for kfp.local's artifacts; defaults to <root>/pipeline "
         "when root is local, else ./.mlcycle-pipeline (kfp.local cannot write to a bucket).",
     )
+    keep_runs: int = Field(
+        10,
+        ge=1,
+        description="Local runs whose intermediate artifacts (and logs) stay under the "
+        "pipeline root; older ones are deleted after each run, except the run folders that "
+        "hold a registered version's snapshot.",
+    )
 
 
 def get_settings(**overrides: object) -> Settings:

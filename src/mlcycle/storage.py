@@ -6,9 +6,12 @@ object only becomes visible once its upload completes. Readers never see half a 
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -113,6 +116,77 @@ def write_json(uri: str, obj: Any) -> None:
     write_text(uri, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
 
 
+class PreconditionFailedError(RuntimeError):
+    """A conditional write found the object changed since it was read."""
+
+
+@contextlib.contextmanager
+def exclusive(uri: str) -> Iterator[None]:
+    """Hold an exclusive lock on a local file's `.NAME.lock` beside it (blocking until free).
+
+    Local read-compare-write sequences run inside it. A bucket has no such lock: there the
+    write itself is conditional (`write_bytes_if_generation`), and this does nothing.
+    """
+    if not is_local(uri):
+        yield
+        return
+    target = Path(normalize(uri))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with (target.parent / f".{target.name}.lock").open("a") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)  # released when the file is closed
+        yield
+
+
+def _gcs_blob(uri: str) -> Any:
+    """The google-cloud-storage blob for gs://BUCKET/NAME (it honours STORAGE_EMULATOR_HOST)."""
+    from google.cloud import storage as gcs
+
+    bucket, _, name = uri[len("gs://") :].partition("/")
+    return gcs.Client().bucket(bucket).blob(name)
+
+
+def read_with_generation(uri: str) -> tuple[bytes | None, str]:
+    """A file's bytes (None if absent) and the token a conditional write of it checks.
+
+    On GCS the token is the object's generation ("0" for an absent object, which is what
+    GCS's ifGenerationMatch=0 means); locally it is "" (the caller holds `exclusive`).
+    """
+    if not uri.startswith("gs://"):
+        try:
+            return read_bytes(uri), ""
+        except FileNotFoundError:
+            return None, ""
+    fs, path = filesystem(uri)
+    fs.invalidate_cache()
+    try:
+        generation = fs.info(path)["generation"]
+        data = fs.cat_file(path)
+    except FileNotFoundError:
+        return None, "0"
+    # Changed between the two calls? Then the conditional write fails: a spurious conflict,
+    # never a lost update.
+    return data, str(generation)
+
+
+def write_bytes_if_generation(uri: str, data: bytes, generation: str) -> None:
+    """Write `uri` only if it is still at `generation`; PreconditionFailedError otherwise.
+
+    On GCS an ifGenerationMatch precondition makes the write a compare-and-swap. Locally
+    the write is atomic, and the caller holds `exclusive(uri)` since it read.
+    """
+    if not uri.startswith("gs://"):
+        write_bytes(uri, data)
+        return
+    from google.api_core.exceptions import PreconditionFailed as GcsPreconditionFailed
+
+    try:
+        _gcs_blob(uri).upload_from_string(
+            data, content_type="application/json", if_generation_match=int(generation)
+        )
+    except GcsPreconditionFailed as exc:
+        raise PreconditionFailedError(f"{uri} changed since generation {generation}") from exc
+
+
 def upload(local_path: str | Path, uri: str) -> None:
     """Copy a local file to `uri` atomically."""
     write_bytes(uri, Path(local_path).read_bytes())
@@ -144,7 +218,51 @@ def list_files(uri: str, suffixes: tuple[str, ...] = ()) -> list[FileInfo]:
     return out
 
 
+def list_folders(uri: str) -> list[str]:
+    """Names of the folders directly under `uri` (hidden ones skipped), sorted."""
+    fs, root = filesystem(uri)
+    fs.invalidate_cache()
+    if not fs.exists(root):
+        return []
+    names = (
+        info["name"].rstrip("/").rsplit("/", 1)[-1]
+        for info in fs.ls(root, detail=True)
+        if info["type"] == "directory"
+    )
+    return sorted(name for name in names if not name.startswith("."))
+
+
+def newest_modification(uri: str) -> float | None:
+    """The latest modification time (epoch seconds) of any file under `uri`, hidden ones
+    included; None if there is none."""
+    fs, root = filesystem(uri)
+    fs.invalidate_cache()
+    times = []
+    for info in fs.find(root, detail=True).values():
+        moment = info.get("mtime") or info.get("updated")
+        if isinstance(moment, int | float):
+            times.append(float(moment))
+        elif moment is not None:
+            from datetime import datetime
+
+            times.append(
+                moment.timestamp()
+                if isinstance(moment, datetime)
+                else datetime.fromisoformat(str(moment).replace("Z", "+00:00")).timestamp()
+            )
+    return max(times, default=None)
+
+
+def remove_file(uri: str) -> None:
+    """Delete one file; never a folder (IsADirectoryError) and never recursively."""
+    fs, path = filesystem(uri)
+    if fs.isdir(path):
+        raise IsADirectoryError(f"{uri} is a folder, not a file")
+    fs.rm_file(path)
+
+
 def remove(uri: str) -> None:
+    """Delete a file or a whole folder tree, if it exists."""
     fs, path = filesystem(uri)
     if fs.exists(path):
         fs.rm(path, recursive=True)

@@ -12,6 +12,7 @@ from collections import Counter
 import pandas as pd
 
 from mlcycle import storage
+from mlcycle.config import Limits
 from mlcycle.data.incoming import READERS
 from mlcycle.data.report import DataRejected, DataReport, Issue
 
@@ -118,8 +119,27 @@ def _uniform_types(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def ingest(files: list[storage.FileInfo]) -> tuple[pd.DataFrame, DataReport]:
-    """Read and concatenate every incoming file; raise DataRejected naming each unreadable one."""
+def _too_large(files: list[storage.FileInfo], limits: Limits) -> Issue | None:
+    total = sum(f.size for f in files)
+    if total <= limits.max_bytes:
+        return None
+    biggest = ", ".join(
+        f"{f.name} ({f.size:,} B)" for f in sorted(files, key=lambda f: -f.size)[:3]
+    )
+    return Issue(
+        rule="too_large",
+        message=f"the incoming files hold {total:,} bytes, over the limit of "
+        f"{limits.max_bytes:,} (limits.max_bytes in the config); largest: {biggest}. "
+        "Remove or shrink files (mlcycle data rm), or raise the limit",
+    )
+
+
+def ingest(
+    files: list[storage.FileInfo], limits: Limits | None = None
+) -> tuple[pd.DataFrame, DataReport]:
+    """Read and concatenate every incoming file; raise DataRejected naming each unreadable one,
+    or the limit that too much data exceeds (size before reading, rows after)."""
+    limits = limits or Limits()
     report = DataReport(stage="ingest")
     frames = []
     columns_by_file: dict[str, list[str]] = {}
@@ -128,6 +148,9 @@ def ingest(files: list[storage.FileInfo]) -> tuple[pd.DataFrame, DataReport]:
         report.errors.append(
             Issue(rule="no_data", message="the incoming folder holds no data files")
         )
+    if issue := _too_large(files, limits):
+        report.errors.append(issue)
+        raise DataRejected(report)
     for info in files:
         try:
             frame = parse_file(info.name, storage.read_bytes(info.uri))
@@ -139,6 +162,16 @@ def ingest(files: list[storage.FileInfo]) -> tuple[pd.DataFrame, DataReport]:
         if kinds := value_kinds(frame):
             kinds_by_file[info.name] = kinds
         frames.append(frame)
+    rows = sum(len(f) for f in frames)
+    if rows > limits.max_rows:
+        report.errors.append(
+            Issue(
+                rule="too_many_rows",
+                message=f"the incoming files hold {rows:,} rows, over the limit of "
+                f"{limits.max_rows:,} (limits.max_rows in the config). Remove files "
+                "(mlcycle data rm), or raise the limit",
+            )
+        )
     if report.errors:
         raise DataRejected(report)
     snapshot = _uniform_types(pd.concat(frames, ignore_index=True, sort=False))

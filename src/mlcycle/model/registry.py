@@ -5,8 +5,14 @@
     models/versions/<version>/metadata.json    written last: a version exists once this does
     models/champion.json                       the pointer, switched last and atomically
 
+The pointer switch is a compare-and-swap on the champion a run started from: under an
+exclusive lock file beside the pointer locally, with a generation precondition on GCS. Of
+two runs promoting at once, one wins and the other gets ChampionChangedError.
+
 A registration that fails removes what it wrote; a process killed mid-way leaves at most a
-folder without metadata.json, which is not a version and is never listed or served.
+folder without metadata.json, which is not a version and is never listed or served. The
+folder's hidden `.registering.json` names the process writing it: `remove_incomplete`
+(every run calls it) deletes the folder once that process is gone, or after an hour.
 """
 
 from __future__ import annotations
@@ -14,7 +20,10 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import secrets
+import socket
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,10 +33,29 @@ MODEL_FILE = "model.joblib"
 METADATA_FILE = "metadata.json"
 CHAMPION_FILE = "champion.json"
 REPORT_FILE = "report.html"  # the model report (mlcycle.model.report renders it)
+CLAIM_FILE = ".registering.json"  # hidden: who is writing a version not yet complete
+# An incomplete version whose writer cannot be checked (another host) is abandoned after this.
+STALE_SECONDS = 3600
 
 
 class RegistryError(RuntimeError):
     """The registry is inconsistent or a model failed its integrity check."""
+
+
+class ChampionChangedError(RegistryError):
+    """A promotion expected one champion and found another: a concurrent run promoted first."""
+
+    def __init__(self, version: str, expected: str | None, current: str | None) -> None:
+        self.version, self.expected, self.current = version, expected, current
+        super().__init__(
+            f"not promoted: {version} was to replace champion {expected or '(none)'}, but "
+            f"another run made {current or '(none)'} the champion meanwhile; run again to "
+            "compare with it"
+        )
+
+
+# promote(expected=UNCHECKED): replace whatever the pointer says, even a malformed pointer.
+UNCHECKED: Any = object()
 
 
 def sha256(data: bytes) -> str:
@@ -38,6 +66,16 @@ def new_version_id(now: datetime | None = None) -> str:
     """Sortable by time, unique across concurrent runs."""
     now = now or datetime.now(UTC)
     return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        return True
+    return True
 
 
 class Registry:
@@ -67,12 +105,59 @@ class Registry:
             raise RegistryError(f"no model version {version!r} in {self.models}")
         return storage.read_json(uri)
 
+    @property
+    def pointer_uri(self) -> str:
+        return storage.join(self.models, CHAMPION_FILE)
+
     def champion_pointer(self) -> dict[str, Any] | None:
-        uri = storage.join(self.models, CHAMPION_FILE)
+        """The champion pointer, None if there is none; RegistryError naming the file and the
+        fix if it is malformed."""
         try:
-            return storage.read_json(uri)
+            data = storage.read_bytes(self.pointer_uri)
         except FileNotFoundError:
             return None
+        return self._parse_pointer(data)
+
+    def repair_hint(self) -> str:
+        return (
+            f"point it at a registered version with `mlcycle promote VERSION --root {self.root}` "
+            "(`mlcycle models` lists them), or delete it to start again without a champion"
+        )
+
+    def verify_champion(self) -> str | None:
+        """The champion's version after checking that its pointer, metadata and model file
+        are intact (what every run compares with); RegistryError saying what to do if not."""
+        version = self.champion_version()
+        if version is None:
+            return None
+        if not storage.exists(self.version_uri(version, METADATA_FILE)):
+            raise RegistryError(
+                f"champion pointer {self.pointer_uri} names version {version}, which is not "
+                f"in {self.versions_uri}; {self.repair_hint()}"
+            )
+        try:
+            self.model_bytes(version)
+        except RegistryError as exc:
+            raise RegistryError(
+                f"the champion's {exc}. Restore that file, or make another version the "
+                f"champion with `mlcycle promote VERSION --root {self.root}` (`mlcycle models` "
+                f"lists them), or delete {self.pointer_uri} to train a new champion from scratch"
+            ) from None
+        return version
+
+    def _parse_pointer(self, data: bytes) -> dict[str, Any]:
+        where = f"champion pointer {self.pointer_uri}"
+        try:
+            pointer = json.loads(data)
+        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError both are
+            raise RegistryError(
+                f"{where} is not valid JSON ({exc}); {self.repair_hint()}"
+            ) from None
+        if not isinstance(pointer, dict) or not pointer.get("version"):
+            raise RegistryError(f'{where} names no "version"; {self.repair_hint()}')
+        if not isinstance(pointer["version"], str):
+            raise RegistryError(f'{where}: "version" must be a string; {self.repair_hint()}')
+        return pointer
 
     def champion_version(self) -> str | None:
         pointer = self.champion_pointer()
@@ -88,9 +173,16 @@ class Registry:
     def model_bytes(self, version: str, metadata: dict[str, Any] | None = None) -> bytes:
         """The model file, verified against the sha256 recorded when it was registered."""
         metadata = metadata or self.get(version)
-        data = self.read_artifact(version, metadata["model"]["file"])
+        uri = self.version_uri(version, metadata["model"]["file"])
+        try:
+            data = storage.read_bytes(uri)
+        except FileNotFoundError:
+            raise RegistryError(f"model file {uri} (version {version}) is missing") from None
         if sha256(data) != metadata["model"]["sha256"]:
-            raise RegistryError(f"model of version {version} fails its sha256 check")
+            raise RegistryError(
+                f"model file {uri} (version {version}) fails its sha256 check: corrupt, or "
+                "changed since it was registered"
+            )
         return data
 
     def load_model(self, version: str, metadata: dict[str, Any] | None = None) -> Any:
@@ -132,27 +224,101 @@ class Registry:
         uri = self.version_uri(meta["version"])
         if storage.exists(storage.join(uri, METADATA_FILE)):
             raise RegistryError(f"version {meta['version']} already exists")
+        claim = storage.join(uri, CLAIM_FILE)
         try:
+            storage.write_json(
+                claim,
+                {"host": socket.gethostname(), "pid": os.getpid(), "started_at": time.time()},
+            )
             for name, data in files.items():
                 storage.write_bytes(storage.join(uri, name), data)
-            storage.write_text(
-                storage.join(uri, METADATA_FILE),
-                json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n",
-            )
+            self._write_metadata(meta)
         except BaseException:
             storage.remove(uri)
             raise
+        storage.remove(claim)
         return meta
 
-    def promote(self, version: str, reasons: list[str] | None = None) -> dict[str, Any]:
-        """Point the champion at `version` (one atomic write)."""
+    def remove_incomplete(self, stale_seconds: float = STALE_SECONDS) -> list[str]:
+        """Delete version folders a killed registration left (no metadata.json); their ids.
+
+        A folder is left alone while the process that claimed it still runs on this host,
+        or, when that cannot be checked, until it is `stale_seconds` old.
+        """
+        removed = []
+        for folder in storage.list_folders(self.versions_uri):
+            uri = self.version_uri(folder)
+            if storage.exists(storage.join(uri, METADATA_FILE)):
+                continue
+            if self._abandoned(uri, stale_seconds):
+                storage.remove(uri)
+                removed.append(folder)
+        return removed
+
+    def _abandoned(self, uri: str, stale_seconds: float) -> bool:
+        try:
+            claim = storage.read_json(storage.join(uri, CLAIM_FILE))
+        except (FileNotFoundError, ValueError):
+            claim = {}
+        if claim.get("host") == socket.gethostname() and isinstance(claim.get("pid"), int):
+            return not _process_exists(claim["pid"])
+        started = claim.get("started_at")
+        if not isinstance(started, int | float):
+            started = storage.newest_modification(uri)
+        return started is None or time.time() - started > stale_seconds
+
+    def amend(self, meta: dict[str, Any], files: dict[str, bytes]) -> dict[str, Any]:
+        """Correct a version's record: rewrite `files` (never the model), then its metadata."""
+        if MODEL_FILE in files:
+            raise RegistryError("a version's model is never rewritten")
+        uri = self.version_uri(meta["version"])
+        for name, data in files.items():
+            storage.write_bytes(storage.join(uri, name), data)
+        self._write_metadata(meta)
+        return meta
+
+    def _write_metadata(self, meta: dict[str, Any]) -> None:
+        storage.write_text(
+            self.version_uri(meta["version"], METADATA_FILE),
+            json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n",
+        )
+
+    def promote(
+        self,
+        version: str,
+        reasons: list[str] | None = None,
+        *,
+        expected: str | None = UNCHECKED,
+    ) -> dict[str, Any]:
+        """Point the champion at `version`, if the champion is still `expected` (None: no
+        champion). ChampionChangedError if it is not; the pointer is then left as it was.
+
+        Without `expected` the pointer is replaced whatever it holds (a repair).
+        """
         meta = self.get(version)
-        pointer = {
-            "version": version,
-            "sha256": meta["model"]["sha256"],
-            "promoted_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "previous": self.champion_version(),
-            "reasons": reasons or [],
-        }
-        storage.write_json(storage.join(self.models, CHAMPION_FILE), pointer)
+        uri = self.pointer_uri
+        with storage.exclusive(uri):
+            data, generation = storage.read_with_generation(uri)
+            if expected is UNCHECKED:
+                try:
+                    previous = self._parse_pointer(data)["version"] if data else None
+                except RegistryError:
+                    previous = None  # a malformed pointer is what a repair replaces
+            else:
+                previous = self._parse_pointer(data)["version"] if data else None
+                if previous != (expected or None):
+                    raise ChampionChangedError(version, expected or None, previous)
+            pointer = {
+                "version": version,
+                "sha256": meta["model"]["sha256"],
+                "promoted_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "previous": previous,
+                "reasons": reasons or [],
+            }
+            text = json.dumps(pointer, indent=2, sort_keys=True, default=str) + "\n"
+            try:
+                storage.write_bytes_if_generation(uri, text.encode(), generation)
+            except storage.PreconditionFailedError:
+                was = previous if expected is UNCHECKED else expected
+                raise ChampionChangedError(version, was, self.champion_version()) from None
         return pointer

@@ -30,6 +30,7 @@ def _component(fn):
 
 @_component
 def ingest(
+    config: str,
     root: str,
     incoming_fingerprint: str,
     code_version: str,
@@ -37,9 +38,11 @@ def ingest(
     report: Output[Artifact],
 ) -> str:
     """Read every file under <root>/data/incoming into one Parquet snapshot; returns its hash."""
-    from mlcycle.pipeline import steps
+    from mlcycle.pipeline import lifeline, steps
 
-    return steps.ingest(root, snapshot.path, report.path)
+    lifeline.hold()
+
+    return steps.ingest(config, root, snapshot.path, report.path)
 
 
 @_component
@@ -53,7 +56,9 @@ def validate(
     report: Output[Artifact],
 ) -> str:
     """Check the snapshot against the config and the champion's schema; returns feature types."""
-    from mlcycle.pipeline import steps
+    from mlcycle.pipeline import lifeline, steps
+
+    lifeline.hold()
 
     return steps.validate(
         config, root, champion_version, snapshot.path, ingest_report.path, report.path
@@ -70,7 +75,9 @@ def clean(
     changes: Output[Artifact],
 ):
     """Keep the model's columns, coerce types, drop unlabelled and duplicate rows."""
-    from mlcycle.pipeline import steps
+    from mlcycle.pipeline import lifeline, steps
+
+    lifeline.hold()
 
     steps.clean(config, feature_types, snapshot.path, cleaned.path, changes.path)
 
@@ -84,7 +91,9 @@ def split(
     test_set: Output[Dataset],
 ):
     """Stratified, seeded train/test split."""
-    from mlcycle.pipeline import steps
+    from mlcycle.pipeline import lifeline, steps
+
+    lifeline.hold()
 
     steps.split(config, cleaned.path, train_set.path, test_set.path)
 
@@ -99,7 +108,9 @@ def train(
     candidates: Output[Artifact],
 ) -> str:
     """Tune every candidate by cross-validation on the training split; keep the best."""
-    from mlcycle.pipeline import steps
+    from mlcycle.pipeline import lifeline, steps
+
+    lifeline.hold()
 
     chosen = steps.train(config, feature_types, train_set.path, model.path, candidates.path)
     model.metadata["candidate"] = chosen
@@ -125,7 +136,9 @@ def evaluate(
     import json
     from pathlib import Path
 
-    from mlcycle.pipeline import steps
+    from mlcycle.pipeline import lifeline, steps
+
+    lifeline.hold()
 
     result = steps.evaluate(
         config,
@@ -173,7 +186,9 @@ def register(
 ) -> str:
     """Gate the challenger; register it (ONNX export, HTML report) either way; switch champion."""
     from mlcycle.lineage import library_versions
-    from mlcycle.pipeline import steps
+    from mlcycle.pipeline import lifeline, steps
+
+    lifeline.hold()
 
     lineage = {
         "data_hash": data_hash,

@@ -25,7 +25,10 @@ def build_pipeline(resources: Resources | None = None, image: str | None = None)
         code_version: str = "",
     ) -> dsl.Artifact:
         ingest = c.ingest(
-            root=root, incoming_fingerprint=incoming_fingerprint, code_version=code_version
+            config=config,
+            root=root,
+            incoming_fingerprint=incoming_fingerprint,
+            code_version=code_version,
         ).set_display_name("ingest")
         validate = c.validate(
             config=config,

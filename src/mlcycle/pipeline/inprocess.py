@@ -54,7 +54,7 @@ def run_in_process(
         clock[name] = round(time.perf_counter() - started, 3)
         return out
 
-    data_hash = timed("ingest", steps.ingest, root, p["snapshot"], p["ingest_report"])
+    data_hash = timed("ingest", steps.ingest, cfg, root, p["snapshot"], p["ingest_report"])
     types = timed(
         "validate",
         steps.validate,

@@ -30,12 +30,16 @@ def seed_if_first_run(root: str, config: DatasetConfig) -> str | None:
 
 def pipeline_arguments(root: str, config: DatasetConfig) -> dict[str, str]:
     """The run's parameters. The incoming listing and the champion are inputs, so that new
-    data or a new champion is never answered from the cache."""
+    data or a new champion is never answered from the cache.
+
+    RegistryError, before any step starts, if the champion to compare with is broken.
+    """
+    champion = Registry(root).verify_champion()
     return {
         "root": root,
         "config": config.to_json(),
         "incoming_fingerprint": incoming_fingerprint(root),
-        "champion_version": Registry(root).champion_version() or "",
+        "champion_version": champion or "",
         "git_commit": git_commit(),
         "code_version": code_version(),
     }

@@ -132,6 +132,9 @@ def _runner(containers: Containers | None, root: str) -> Any:
     import kfp.local
 
     if containers is None:
+        from mlcycle.pipeline import lifeline
+
+        lifeline.install()  # steps die with this process, and stop when it is interrupted
         return kfp.local.SubprocessRunner(use_venv=False)
     import docker.types
 
@@ -158,15 +161,23 @@ def run_pipeline(
     pipeline_root: str | None = None,
     on_step: StepCallback | None = None,
     containers: Containers | None = None,
+    keep_runs: int = 10,
 ) -> RunResult:
-    """Run the whole pipeline locally and say how it went."""
+    """Run the whole pipeline locally and say how it went.
+
+    Folders a killed registration left are removed first; afterwards only the newest
+    `keep_runs` runs' artifacts stay (and those of registered versions).
+    """
     import kfp.local
 
+    from mlcycle.model.registry import Registry
     from mlcycle.pipeline.definition import build_pipeline
+    from mlcycle.pipeline.retention import prune_runs
 
     root = storage.normalize(root)
     local_root = pipeline_root_for(root, pipeline_root)
     local_root.mkdir(parents=True, exist_ok=True)
+    Registry(root).remove_incomplete()
     seeded = seed_if_first_run(root, config)
     arguments = pipeline_arguments(root, config)
 
@@ -191,6 +202,7 @@ def run_pipeline(
     with _captured(log_path, on_line):
         task = build_pipeline(image=containers.image if containers else None)(**arguments)
     seconds = time.perf_counter() - started
+    prune_runs(local_root, keep_runs, Registry(root))
     new_dirs = sorted(
         p
         for p in local_root.iterdir()

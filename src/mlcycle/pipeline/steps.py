@@ -31,7 +31,7 @@ def _champion_schema(root: str, champion_version: str) -> dict[str, Any] | None:
     return Registry(root).get(champion_version)["schema"]
 
 
-def ingest(root: str, snapshot_path: str, report_path: str) -> str:
+def ingest(config_json: str, root: str, snapshot_path: str, report_path: str) -> str:
     """Read every incoming file into one Parquet snapshot; returns its content hash."""
     from mlcycle.data.incoming import incoming_uri
     from mlcycle.data.ingest import content_hash
@@ -40,7 +40,9 @@ def ingest(root: str, snapshot_path: str, report_path: str) -> str:
     from mlcycle.data.report import DataRejected
 
     try:
-        frame, report = ingest_files(storage.list_files(incoming_uri(root)))
+        frame, report = ingest_files(
+            storage.list_files(incoming_uri(root)), DatasetConfig.from_json(config_json).limits
+        )
     except DataRejected as exc:
         quarantine(root, exc.report)  # the unreadable files leave incoming
         _write_json(report_path, exc.report.to_dict())
@@ -201,13 +203,14 @@ def register(
     is also written to `report_path`. A model already in the registry (a cached rerun) is not
     registered twice.
     """
-    from mlcycle.model.registry import Registry, sha256
+    from mlcycle.model.registry import ChampionChangedError, Registry, sha256
+    from mlcycle.pipeline.lifeline import require_owner
 
     config = DatasetConfig.from_json(config_json)
     registry = Registry(root)
     evaluation = _read_json(evaluation_path)
     validation = _read_json(validation_path)
-    gate = _gate(config, registry, champion_version, evaluation)
+    gate, lost = _gate(config, registry, champion_version, evaluation)
 
     model_bytes = Path(model_path).read_bytes()
     meta = registry.find_by_model(sha256(model_bytes))
@@ -236,14 +239,26 @@ def register(
         _describe_model(
             meta, files, config, json.loads(types_json), model_path, cleaned_path, test_path
         )
+        require_owner()  # a run stopped mid-way registers nothing
+        registry.remove_incomplete()  # what a killed registration left
         meta = registry.register(files, meta)
     if gate["promote"]:
-        registry.promote(meta["version"], gate["reasons"])
+        require_owner()
+        try:  # a compare-and-swap: of two runs promoting at once, one wins
+            registry.promote(meta["version"], gate["reasons"], expected=champion_version or None)
+        except ChampionChangedError as exc:
+            lost = True
+            gate = {**gate, "decision": "rejected", "promote": False}
+            gate["reasons"] = [*gate["reasons"], str(exc)]
+            if registered:  # the version's own record says it was not promoted, and why
+                meta = _record_gate(registry, meta, gate)
     _copy_report(registry, meta, report_path)
     summary = {
         "version": meta["version"],
         "registered": registered,
         "promoted": gate["promote"],
+        # Another run changed the champion while this one ran: it compared with a stale one.
+        "lost": lost,
         "gate": gate,
         "metrics": evaluation["metrics"],
         "champion_before": evaluation["champion"],
@@ -258,25 +273,45 @@ def register(
 
 def _gate(
     config: DatasetConfig, registry: Any, champion_version: str, evaluation: dict[str, Any]
-) -> dict[str, Any]:
-    """The gate's decision, refused if the champion changed while this run was going."""
+) -> tuple[dict[str, Any], bool]:
+    """The gate's decision, refused if the champion changed while this run was going
+    (then also True: this run lost to another)."""
     from mlcycle.model.gate import decide
 
     champion = evaluation["champion"]
     decision = decide(evaluation["metrics"], champion and champion["metrics"], config.gate)
     promote, reasons = decision.promote, list(decision.reasons)
     current = registry.champion_version() or ""
-    if current != champion_version:
+    lost = current != champion_version
+    if lost:
         promote = False
         reasons.append(
             f"the champion changed during this run ({champion_version or 'none'} -> "
-            f"{current}); not promoted, run again to compare with the new champion"
+            f"{current or 'none'}); not promoted, run again to compare with the new champion"
         )
-    return {
+    gate = {
         "decision": "promoted" if promote else "rejected",
         "promote": promote,
         "reasons": reasons,
     }
+    return gate, lost
+
+
+def _record_gate(registry: Any, meta: dict[str, Any], gate: dict[str, Any]) -> dict[str, Any]:
+    """Rewrite a version's gate decision (and its report) after it lost the promotion."""
+    from mlcycle.model.registry import REPORT_FILE
+    from mlcycle.model.report import IMAGES, render_report
+
+    meta = {**meta, "gate": gate}
+    files = {}
+    if REPORT_FILE in meta.get("artifacts", []):
+        images = {
+            name: registry.read_artifact(meta["version"], name)
+            for name in IMAGES
+            if name in meta["artifacts"]
+        }
+        files[REPORT_FILE] = render_report(meta, images).encode()
+    return registry.amend(meta, files)
 
 
 def _describe_model(

@@ -1,0 +1,149 @@
+"""Killing `mlcycle run` ends its steps: none survives to register or promote afterwards."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from mlcycle.pipeline import lifeline
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _processes(matches: Callable[[Path], bool]) -> list[int]:
+    """Pids of live (not zombie) processes for which `matches(/proc/PID)` holds."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            zombie = proc.name.isdigit() and (proc / "stat").read_text().split(") ")[1][0] == "Z"
+            if proc.name.isdigit() and not zombie and matches(proc):
+                found.append(int(proc.name))
+        except OSError:  # it ended while we looked
+            continue
+    return found
+
+
+def steps_of(owner: int) -> list[int]:
+    """Processes started for the run `owner` (they carry its pid in their environment)."""
+    marker = f"{lifeline.OWNER_ENV}={owner}".encode()
+    return _processes(lambda proc: marker in (proc / "environ").read_bytes().split(b"\0"))
+
+
+def working_on(root: Path, cli: int) -> list[int]:
+    """Processes other than `cli` whose command line names `root`: the run's steps (kfp
+    passes the root in each step's arguments). Works whatever the code under test sets."""
+    return _processes(
+        lambda proc: int(proc.name) != cli and str(root).encode() in (proc / "cmdline").read_bytes()
+    )
+
+
+def wait_for(predicate, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+LINUX = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and prctl")
+# A run as kfp.local starts a step: the owner starts `sh -c`, which starts the step's Python.
+STEP = "from mlcycle.pipeline import lifeline; lifeline.hold(); print('held', flush=True); " + (
+    "import time; time.sleep(60); open({marker!r}, 'w').write('registered')"
+)
+OWNER = "import sys; from mlcycle.pipeline import lifeline; lifeline.run_step(sys.argv[1:])"
+
+
+@LINUX
+def test_kill_9_of_the_run_kills_its_step_through_the_shell_between(tmp_path: Path) -> None:
+    marker = tmp_path / "registered"
+    step = f"{sys.executable} -c {shlex.quote(STEP.format(marker=str(marker)))}; echo after"
+    owner = subprocess.Popen(
+        [sys.executable, "-c", OWNER, "sh", "-c", step],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert owner.stdout.readline().strip() == "held"
+        assert len(steps_of(owner.pid)) == 2  # sh and the step's Python
+        owner.kill()
+        owner.wait()
+        assert wait_for(lambda: steps_of(owner.pid) == [], 5), f"survivors: {steps_of(owner.pid)}"
+    finally:
+        owner.kill()
+        owner.wait()
+    assert not marker.exists()
+
+
+@LINUX
+@pytest.mark.parametrize("sig", [signal.SIGTERM])
+def test_a_killed_run_leaves_no_step_running_and_registers_nothing(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    incoming = tmp_path / "data/incoming"
+    incoming.mkdir(parents=True)
+    (incoming / "rows.csv").write_text("x,diagnosis\n1,benign\n")  # no seeding: starts sooner
+    # What an earlier registration killed mid-way left: this run removes it first.
+    left = tmp_path / "models/versions/20260101-000000-dead00"
+    left.mkdir(parents=True)
+    (left / "model.joblib").write_bytes(b"half")
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    claim = {"host": os.uname().nodename, "pid": gone.pid, "started_at": 0}
+    (left / ".registering.json").write_text(json.dumps(claim))
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "mlcycle.cli", "run", "--root", str(tmp_path)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        # A step's Python process is up (the shell that starts it and the step itself).
+        assert wait_for(lambda: len(working_on(tmp_path, cli.pid)) >= 2, 60)
+        cli.send_signal(sig)
+        code = cli.wait(timeout=20)
+        _, err = cli.communicate()
+        survivors = lambda: working_on(tmp_path, cli.pid)  # noqa: E731
+        assert wait_for(lambda: survivors() == [], 5), f"steps still running: {survivors()}"
+    finally:
+        cli.kill()
+        cli.wait()
+        for pid in working_on(tmp_path, cli.pid):  # never leave a step behind
+            os.kill(pid, signal.SIGKILL)
+    assert code == 130
+    assert "stopped during" in err and "none is left running" in err
+    assert "Traceback" not in err
+    time.sleep(1)  # an orphaned step registered seconds after the CLI died: give it the time
+    assert list((tmp_path / "models").rglob("metadata.json")) == []
+    assert not left.exists()
+    assert not (tmp_path / "models/champion.json").exists()
+
+
+def test_the_register_step_writes_nothing_once_its_run_is_gone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # reaped: this pid names no process now
+    monkeypatch.setenv(lifeline.OWNER_ENV, str(dead.pid))
+    assert not lifeline.owner_alive()
+    with pytest.raises(lifeline.RunAbandonedError, match=f"pid {dead.pid}"):
+        lifeline.require_owner()
+    monkeypatch.setenv(lifeline.OWNER_ENV, str(os.getpid()))
+    lifeline.require_owner()  # alive: no error
+
+
+def test_the_adapter_matches_this_kfp() -> None:
+    from kfp.local import subprocess_task_handler
+
+    lifeline.install()
+    assert subprocess_task_handler.run_local_subprocess is lifeline.run_step
