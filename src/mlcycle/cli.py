@@ -129,7 +129,9 @@ def _main(
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}")
+    # soft_wrap: an error names files and commands to copy; rich must not break them at the
+    # console's width (80 columns when the output is not a terminal).
+    err.print(f"[bold red]error:[/] {message}", soft_wrap=True)
     return typer.Exit(code)
 
 

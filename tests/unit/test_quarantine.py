@@ -71,7 +71,7 @@ def test_a_rejected_upload_leaves_incoming_and_the_next_run_validates(
 
     def run() -> str:
         snapshot, ingested, validated = (str(tmp_path / n) for n in ("s.pq", "i.json", "v.json"))
-        steps.ingest(str(root), snapshot, ingested)
+        steps.ingest(config.to_json(), str(root), snapshot, ingested)
         return steps.validate(config.to_json(), str(root), "", snapshot, ingested, validated)
 
     with pytest.raises(DataRejected) as rejected:
