@@ -147,3 +147,38 @@ def test_the_adapter_matches_this_kfp() -> None:
 
     lifeline.install()
     assert subprocess_task_handler.run_local_subprocess is lifeline.run_step
+
+
+@LINUX
+@pytest.mark.slow
+def test_kill_9_during_the_register_step_promotes_nothing(tmp_path: Path) -> None:
+    """The step that promotes, killed with its run (kill -9: no handler of the CLI runs)."""
+    cli = subprocess.Popen(  # a root with no data: the run seeds the default data and trains
+        [sys.executable, "-m", "mlcycle.cli", "run", "--root", str(tmp_path)],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    def registering() -> bool:
+        return any(
+            b"register" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            for pid in working_on(tmp_path, cli.pid)
+            if Path(f"/proc/{pid}").exists()
+        )
+
+    try:
+        assert wait_for(lambda: registering() or cli.poll() is not None, 120)
+        assert cli.poll() is None, "the run ended before its register step was seen"
+        cli.kill()
+        cli.wait()
+        survivors = lambda: working_on(tmp_path, cli.pid)  # noqa: E731
+        assert wait_for(lambda: survivors() == [], 5), f"steps still running: {survivors()}"
+    finally:
+        cli.kill()
+        cli.wait()
+        for pid in working_on(tmp_path, cli.pid):
+            os.kill(pid, signal.SIGKILL)
+    time.sleep(1)
+    assert list((tmp_path / "models").rglob("metadata.json")) == []
+    assert not (tmp_path / "models/champion.json").exists()
