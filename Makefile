@@ -14,7 +14,7 @@ WORKERS ?= 2
 # Only the folders that exist (bench/ may not, on a fresh branch): ruff fails on a missing path.
 LINT_PATHS := $(wildcard src tests bench scripts)
 
-.PHONY: help install run serve ui test test-containers lint format bench compile report docker-lint images lock clean screenshot
+.PHONY: help install run serve ui check test test-containers lint format bench compile report docker-lint images lock clean screenshot
 
 help: ## List every target with its purpose
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ test: install lint ## Install if needed, then run the whole test suite (lint inc
 	bash scripts/ensure-chromium.sh
 	bash scripts/ensure-inso.sh
 	$(BIN)/pytest -m "not containers" -n $(WORKERS) --dist worksteal $(PYTEST_ARGS)
+
+check: lint ## The edit-test loop: lint and the unit tests (no browser, servers or emulators; ~30 s)
+	$(BIN)/pytest tests/unit -n $(WORKERS) $(PYTEST_ARGS)
 
 test-containers: install ## Build the three images (podman, no Docker engine) and start each as its cloud would
 	bash scripts/containers/ensure-podman.sh
