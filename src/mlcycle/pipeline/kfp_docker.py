@@ -47,17 +47,8 @@ def run_container(
 
 def install() -> None:
     """Make kfp.local's DockerRunner start containers through `run_container`."""
-    import inspect
-
     from kfp.local import docker_task_handler
 
-    current = docker_task_handler.run_docker_container
-    if current is run_container:
-        return
-    found = tuple(inspect.signature(current).parameters)
-    if found != EXPECTED:
-        raise RuntimeError(
-            f"kfp.local.docker_task_handler.run_docker_container{found} is not the function "
-            f"mlcycle.pipeline.kfp_docker replaces {EXPECTED}: update the adapter for this kfp"
-        )
-    docker_task_handler.run_docker_container = run_container
+    from mlcycle.pipeline import kfp_patch
+
+    kfp_patch.replace(docker_task_handler, "run_docker_container", run_container, EXPECTED)

@@ -112,17 +112,8 @@ def kill_group(process: subprocess.Popen[Any]) -> None:
 
 def install() -> None:
     """Make kfp.local's SubprocessRunner start steps through `run_step`."""
-    import inspect
-
     from kfp.local import subprocess_task_handler
 
-    current = subprocess_task_handler.run_local_subprocess
-    if current is run_step:
-        return
-    found = tuple(inspect.signature(current).parameters)
-    if found != EXPECTED:
-        raise RuntimeError(
-            f"kfp.local.subprocess_task_handler.run_local_subprocess{found} is not the "
-            f"function mlcycle.pipeline.lifeline replaces {EXPECTED}: update it for this kfp"
-        )
-    subprocess_task_handler.run_local_subprocess = run_step
+    from mlcycle.pipeline import kfp_patch
+
+    kfp_patch.replace(subprocess_task_handler, "run_local_subprocess", run_step, EXPECTED)
