@@ -20,10 +20,9 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from mlcycle import storage
 from mlcycle.api.requests import request_adapter
 from mlcycle.model.predict import Predictor, load_predictor
-from mlcycle.model.registry import CHAMPION_FILE, Registry, RegistryError
+from mlcycle.model.registry import Registry, RegistryError
 
 log = logging.getLogger("mlcycle.api")
 # Storage reads (model files, artifacts, the pointer) run in their own few threads, so a
@@ -138,21 +137,6 @@ class ModelHolder:
             self._on_refresh(result, self.current)
         return result
 
-    def _read_pointer(self) -> dict[str, Any] | None:
-        """The champion pointer, or RegistryError naming its file if it cannot be used."""
-        uri = storage.join(self.registry.models, CHAMPION_FILE)
-        try:
-            pointer = self.registry.champion_pointer()
-        except (ValueError, RegistryError) as exc:  # truncated, not JSON, not UTF-8
-            raise RegistryError(f"the champion pointer {uri} cannot be read: {exc}") from exc
-        if pointer is None:
-            return None
-        if not isinstance(pointer, dict) or not isinstance(pointer.get("version"), str):
-            raise RegistryError(
-                f'the champion pointer {uri} names no version (it needs a "version" string)'
-            )
-        return pointer
-
     def _refuse(self, key: tuple[str, str], reason: str, force: bool) -> Refresh:
         """Record a refusal (logged once per pointer, unless forced); the old model stays."""
         if key != self._refused or force:
@@ -173,8 +157,8 @@ class ModelHolder:
 
     def _refresh(self, force: bool) -> Refresh:
         try:
-            pointer = self._read_pointer()
-        except RegistryError as exc:  # a bad pointer is refused like a bad model
+            pointer = self.registry.champion_pointer()
+        except RegistryError as exc:  # a malformed pointer (naming its file) is refused too
             return self._refuse(("", str(exc)), str(exc), force)
         if pointer is None:
             return Refresh("no_champion", None, f"no champion in {self.registry.models}")
