@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import markdown
 from chromium import EXECUTABLE, FLAGS
@@ -26,9 +26,12 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs"
 
+if TYPE_CHECKING:
+    from mlcycle.model.version import ModelVersion
 
-def champion_of(root: str, train: bool) -> dict[str, Any]:
-    """The champion's metadata, running the pipeline first when asked (or when none exists)."""
+
+def champion_of(root: str, train: bool) -> ModelVersion:
+    """The champion's record, running the pipeline first when asked (or when none exists)."""
     from mlcycle.config import load_config
     from mlcycle.model.registry import Registry
     from mlcycle.pipeline.local import run_pipeline
@@ -51,7 +54,7 @@ def figures() -> dict[str, Any]:
     }
 
 
-def render_html(champion: dict[str, Any], images: dict[str, str]) -> str:
+def render_html(champion: ModelVersion, images: dict[str, str]) -> str:
     env = Environment(
         loader=FileSystemLoader(DOCS),
         undefined=StrictUndefined,
@@ -111,7 +114,7 @@ def main() -> None:
     images = {"predict": str(DOCS / "images" / "predict.png")}
     for name in ("roc_curve.png", "confusion_matrix.png"):
         target = build / name
-        target.write_bytes(Registry(root).read_artifact(champion["version"], name))
+        target.write_bytes(Registry(root).read_artifact(champion.version, name))
         images[name.removesuffix(".png")] = str(target)
     html = build / "report.html"
     html.write_text(render_html(champion, images))
@@ -119,11 +122,11 @@ def main() -> None:
     print_pdf(html, args.output.resolve())
     (build / "report-source.json").write_text(
         json.dumps(
-            {"root": root, "version": champion["version"], "metrics": champion["metrics"]}, indent=2
+            {"root": root, "version": champion.version, "metrics": champion.metrics}, indent=2
         )
         + "\n"
     )
-    print(f"wrote {args.output} from version {champion['version']} in {root}")
+    print(f"wrote {args.output} from version {champion.version} in {root}")
 
 
 if __name__ == "__main__":

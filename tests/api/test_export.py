@@ -24,10 +24,10 @@ from .training import fast_config, load_test_split, train_and_register
 
 def test_linear_export_is_recorded_with_its_parity(trained: Trained) -> None:
     meta = Registry(str(trained.root)).get(trained.first)
-    record = meta["onnx"]
-    assert record["status"] == "exported" and record["file"] in meta["artifacts"]
-    assert record["max_abs_diff"] <= TOLERANCE
-    assert record["rows_checked"] == len(load_test_split(trained.work))
+    record = meta.onnx
+    assert record.status == "exported" and record.file in meta.artifacts
+    assert record.max_abs_diff <= TOLERANCE
+    assert record.rows_checked == len(load_test_split(trained.work))
 
 
 def test_forest_export_agrees_off_the_test_split_too(trained: Trained) -> None:
@@ -35,7 +35,7 @@ def test_forest_export_agrees_off_the_test_split_too(trained: Trained) -> None:
     scikit-learn does, also on rows the parity check never saw."""
     registry = Registry(str(trained.root))
     meta = registry.get(trained.second)
-    types = {f["name"]: f["type"] for f in meta["schema"]["features"]}
+    types = meta.feature_schema.feature_types()
     model = registry.load_model(trained.second, meta)
     test = load_test_split(trained.work)
     rng = np.random.default_rng(0)
@@ -89,14 +89,14 @@ def test_unconvertible_model_is_served_by_scikit_learn(tmp_path: Path) -> None:
     ]
     summary = train_and_register(str(root), tmp_path / "work", fast_config(candidates=candidates))
     meta = Registry(str(root)).get(summary["version"])
-    assert meta["onnx"]["status"] == "failed", meta["onnx"]
-    assert "1e-05" in meta["onnx"]["reason"] and len(meta["onnx"]["attempts"]) == 2
-    assert "model.onnx" not in meta["artifacts"]
+    assert meta.onnx.status == "failed", meta.onnx
+    assert "1e-05" in meta.onnx.reason and len(meta.onnx.attempts) == 2
+    assert "model.onnx" not in meta.artifacts
     Registry(str(root)).promote(summary["version"])  # whatever the gate said: serve this one
     with TestClient(create_app(api_settings(), serving_for(root))) as client:
         assert client.get("/v1/model").json()["serving"]["backend"] == "scikit-learn"
         test = load_test_split(tmp_path / "work")
-        features = [f["name"] for f in meta["schema"]["features"]]
+        features = meta.feature_schema.feature_names()
         response = client.post(
             "/v1/predict",
             content=test[features].head(20).to_json(orient="records").join(['{"instances": ', "}"]),
@@ -106,7 +106,7 @@ def test_unconvertible_model_is_served_by_scikit_learn(tmp_path: Path) -> None:
         types = {f: "numeric" for f in features}
         expected = model.predict_proba(prepare_features(test.head(20), types))
         got = [
-            [p["probabilities"][c] for c in meta["schema"]["classes"]]
+            [p["probabilities"][c] for c in meta.feature_schema.classes]
             for p in response.json()["predictions"]
         ]
         assert np.abs(np.array(got) - expected).max() <= 1e-9

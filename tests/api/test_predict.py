@@ -21,7 +21,7 @@ from .training import load_test_split
 def sklearn_proba(trained: Trained, rows: pd.DataFrame) -> np.ndarray:
     registry = Registry(str(trained.root))
     meta = registry.get(trained.first)
-    types = {f["name"]: f["type"] for f in meta["schema"]["features"]}
+    types = meta.feature_schema.feature_types()
     return registry.load_model(trained.first, meta).predict_proba(prepare_features(rows, types))
 
 
@@ -70,10 +70,10 @@ def test_model_reports_the_registry_facts(client: TestClient, trained: Trained) 
     meta = Registry(str(trained.root)).get(trained.first)
     info = client.get("/v1/model").json()
     assert info["version"] == trained.first
-    assert info["created_at"] == meta["created_at"]
-    assert info["metrics"] == meta["metrics"]
+    assert info["created_at"] == meta.created_at
+    assert info["metrics"] == meta.metrics
     assert info["gate"]["decision"] == "promoted" and info["gate"]["reasons"]
-    assert info["lineage"]["data_hash"] == meta["lineage"]["data_hash"]
+    assert info["lineage"]["data_hash"] == meta.lineage.data_hash
     assert sorted(info["artifacts"]) == ["confusion_matrix.png", "roc_curve.png"]
     assert info["serving"]["onnx"]["status"] == "exported"
 

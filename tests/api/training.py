@@ -6,14 +6,12 @@ per-step subprocesses and keeps the API suite fast. The full pipeline has its ow
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from mlcycle.config import DatasetConfig, load_config
-from mlcycle.model.registry import Registry
 from mlcycle.pipeline.inprocess import run_in_process
 
 CONFIG = Path(__file__).parents[2] / "configs" / "breast_cancer.yaml"
@@ -44,7 +42,3 @@ def train_and_register(root: str, work: Path, config: DatasetConfig) -> dict[str
 
 def load_test_split(work: Path) -> pd.DataFrame:
     return pd.read_parquet(work / "test")
-
-
-def metadata(root: str, version: str) -> dict[str, Any]:
-    return json.loads(json.dumps(Registry(root).get(version)))

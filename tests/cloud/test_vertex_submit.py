@@ -77,9 +77,13 @@ def bucket_root(emulator: str) -> dict[str, str]:
         breast_cancer_frame().to_csv(index=False),
     )
     registry = Registry(ROOT)
-    meta = registry.register({"model.joblib": b"a stand-in model"}, {"lineage": {}})
-    registry.promote(meta["version"])
-    return {"champion": meta["version"]}
+    schema = {"label": "y", "classes": ["a", "b"], "features": [{"name": "x", "type": "numeric"}]}
+    meta = registry.register(
+        {"model.joblib": b"a stand-in model"},
+        {"lineage": {}, "metrics": {}, "gate": {"decision": "promoted"}, "schema": schema},
+    )
+    registry.promote(meta.version)
+    return {"champion": meta.version}
 
 
 def submit(config: Path, *args: str, root: str = ROOT) -> Result:

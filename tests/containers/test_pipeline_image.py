@@ -64,8 +64,8 @@ def test_a_champion_is_registered_with_its_onnx_graph(first_run, bucket_root: st
     champion = registry.champion_version()
     assert champion, first_run[0].stdout[-2000:]
     meta = registry.get(champion)
-    assert meta["onnx"]["status"] == "exported", meta["onnx"]
-    onnx = storage.join(registry.version_uri(champion), meta["onnx"]["file"])
+    assert meta.onnx.status == "exported", meta.onnx
+    onnx = storage.join(registry.version_uri(champion), meta.onnx.file)
     assert storage.exists(onnx) and storage.list_files(registry.version_uri(champion))
     assert f"champion: {champion}" in " ".join(first_run[0].stdout.split())
 
@@ -102,7 +102,7 @@ def test_a_corrupt_upload_fails_the_run_with_its_report_and_keeps_the_champion(
 ) -> None:
     _, pipeline_root = first_run
     registry = Registry(bucket_root)
-    before = (registry.champion_pointer(), [m["version"] for m in registry.versions()])
+    before = (registry.champion_pointer(), [m.version for m in registry.versions()])
     bad = bc_frame.sample(50, random_state=3).astype({"mean_area": object})
     bad.loc[bad.index[:5], "mean_area"] = "large"
     upload = storage.join(bucket_root, "data/incoming/corrupt.csv")
@@ -117,5 +117,5 @@ def test_a_corrupt_upload_fails_the_run_with_its_report_and_keeps_the_champion(
     assert out.returncode == 2, out.stdout[-2000:] + out.stderr[-2000:]
     report = " ".join(out.stderr.split())
     assert "data rejected by validate" in report and "mean_area" in report, report
-    after = (registry.champion_pointer(), [m["version"] for m in registry.versions()])
+    after = (registry.champion_pointer(), [m.version for m in registry.versions()])
     assert after == before

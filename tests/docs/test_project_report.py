@@ -62,9 +62,9 @@ def test_quotes_the_champion_of_the_run_it_was_built_from(built, trained_root: P
     pdf, text = built
     champion = Registry(str(trained_root)).champion()
     source = json.loads((pdf.parent / "build" / "report-source.json").read_text())
-    assert source["version"] == champion["version"]
-    assert champion["version"] in text
-    metrics = champion["metrics"]
+    assert source["version"] == champion.version
+    assert champion.version in text
+    metrics = champion.metrics
     row = " ".join(
         f"{metrics[k]:.4f}" for k in ("roc_auc", "accuracy", "precision", "recall", "f1", "brier")
     )

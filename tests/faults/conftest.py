@@ -21,6 +21,6 @@ def new_version(registry: Registry) -> Callable[[str], str]:
     """Register a version whose model differs by `strategy`; returns its id."""
 
     def make(strategy: str = "prior") -> str:
-        return registry.register({"model.joblib": model_bytes(strategy)}, META)["version"]
+        return registry.register({"model.joblib": model_bytes(strategy)}, META).version
 
     return make

@@ -16,6 +16,7 @@ META = {
     "gate": {"decision": "rejected", "promote": False, "reasons": []},
     "lineage": {"data_hash": "0" * 64},
     "model": {"candidate": "dummy"},
+    "schema": {"label": "y", "classes": ["0", "1"], "features": [{"name": "x", "type": "numeric"}]},
 }
 
 

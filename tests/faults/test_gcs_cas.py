@@ -45,8 +45,8 @@ def test_promote_on_a_bucket_compares_then_writes_conditionally(
     gcs_emulator: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     registry = Registry(f"gs://{gcs_emulator}/cas-test")
-    a = registry.register({"model.joblib": model_bytes("prior")}, META)["version"]
-    b = registry.register({"model.joblib": model_bytes("uniform")}, META)["version"]
+    a = registry.register({"model.joblib": model_bytes("prior")}, META).version
+    b = registry.register({"model.joblib": model_bytes("uniform")}, META).version
     registry.promote(a, expected=None)  # a real conditional write (generation 0: new object)
     assert registry.champion_version() == a
     with pytest.raises(ChampionChangedError):  # the compare, against the emulator
@@ -65,14 +65,14 @@ def test_promote_on_a_bucket_compares_then_writes_conditionally(
 
 def test_a_bucket_s_abandoned_registration_is_removed(gcs_emulator: str) -> None:
     registry = Registry(f"gs://{gcs_emulator}/leftover-test")
-    done = registry.register({"model.joblib": model_bytes()}, META)["version"]
+    done = registry.register({"model.joblib": model_bytes()}, META).version
     left = registry.version_uri("20260101-000000-dead00")
     storage.write_bytes(storage.join(left, "model.joblib"), b"half")
     claim = {"host": "a-vertex-worker", "pid": 1, "started_at": 0}  # another machine's, old
     storage.write_json(storage.join(left, ".registering.json"), claim)
     assert registry.remove_incomplete() == ["20260101-000000-dead00"]
     assert not storage.exists(storage.join(left, "model.joblib"))
-    assert [m["version"] for m in registry.versions()] == [done]
+    assert [m.version for m in registry.versions()] == [done]
 
 
 @pytest.fixture
@@ -123,8 +123,8 @@ def enforcing_gcs(tmp_path, monkeypatch: pytest.MonkeyPatch):
 
 def test_a_stale_generation_is_refused_by_a_server_that_enforces_it(enforcing_gcs: str) -> None:
     registry = Registry(f"gs://{enforcing_gcs}/root")
-    a = registry.register({"model.joblib": model_bytes("prior")}, META)["version"]
-    b = registry.register({"model.joblib": model_bytes("uniform")}, META)["version"]
+    a = registry.register({"model.joblib": model_bytes("prior")}, META).version
+    b = registry.register({"model.joblib": model_bytes("uniform")}, META).version
     registry.promote(a, expected=None)
     _, stale = storage.read_with_generation(registry.pointer_uri)
     registry.promote(b, expected=a)  # another writer moves the pointer on

@@ -57,7 +57,7 @@ def test_a_killed_registration_is_removed_by_the_next_run(registry: Registry, ne
     left = _interrupted_registration(registry, dead.pid)
     assert registry.remove_incomplete() == [left.name]
     assert not left.exists()
-    assert [m["version"] for m in registry.versions()] == [version]
+    assert [m.version for m in registry.versions()] == [version]
 
 
 def test_a_registration_still_being_written_is_left_alone(registry: Registry) -> None:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from faultkit import as_text, invoke, model_bytes
 
 from mlcycle import storage
+from mlcycle.model import registration
 from mlcycle.model.registry import ChampionChangedError, Registry
-from mlcycle.pipeline import local, steps
+from mlcycle.pipeline import local
 
 METRICS = {"roc_auc": 0.99, "accuracy": 0.97, "precision": 0.96, "recall": 0.98, "f1": 0.97}
 
@@ -64,64 +65,51 @@ def test_a_stale_expectation_leaves_the_pointer_alone(registry: Registry, new_ve
     assert registry.champion_pointer()["previous"] == a
 
 
-def _step_inputs(tmp_path: Path) -> dict[str, str]:
-    files = {
-        "model": model_bytes("stratified"),
-        "evaluation": {
+def _candidate(config: Any) -> registration.Candidate:
+    """A challenger as the register step reads it from its inputs (a stand-in model)."""
+    return registration.Candidate(
+        config=config,
+        types={},
+        model=None,
+        model_bytes=model_bytes("stratified"),
+        cleaned=pd.DataFrame({config.label: ["a", "b"]}),
+        test=pd.DataFrame(),
+        evaluation={
             "metrics": {**METRICS, "brier": 0.02},
             "champion": None,
             "classes": ["a", "b"],
             "confusion": [[1, 0], [0, 1]],
             "test_rows": 2,
         },
-        "validation": {"warnings": [], "info": {}},
-        "candidates": {"chosen": "dummy"},
-        "changes": {},
-    }
-    paths = {}
-    for name, content in files.items():
-        path = tmp_path / name
-        path.write_bytes(content if isinstance(content, bytes) else json.dumps(content).encode())
-        paths[name] = str(path)
-    return paths
+        training={"chosen": "dummy"},
+        validation={"warnings": [], "info": {}},
+        cleaning={},
+        lineage={"data_hash": "0" * 64},
+    )
 
 
-def test_the_register_step_that_loses_records_it_and_says_so(
-    registry: Registry, new_version, config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_registration_that_loses_records_it_and_says_so(
+    registry: Registry, new_version, config, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     other = new_version("prior")
     real_register = Registry.register
 
-    def register_then_lose(self: Registry, files: dict, meta: dict) -> dict:
+    def register_then_lose(self: Registry, files: dict, meta: Any) -> Any:
         out = real_register(self, files, meta)
         Registry(self.root).promote(other, expected=None)  # the other run promotes first
         return out
 
     monkeypatch.setattr(Registry, "register", register_then_lose)
-    monkeypatch.setattr(steps, "_describe_model", lambda meta, *a: meta["model"].update(x=1))
-    p = _step_inputs(tmp_path)
-    summary = steps.register(
-        config.to_json(),
-        "{}",
-        registry.root,
-        "",
-        {"data_hash": "0" * 64},
-        p["model"],
-        "",
-        "",
-        p["evaluation"],
-        p["candidates"],
-        p["validation"],
-        p["changes"],
-        {},
-        str(tmp_path / "registration.json"),
-        str(tmp_path / "report.html"),
+    # No ONNX export nor report for the stand-in model: only the model file.
+    monkeypatch.setattr(
+        registration, "version_files", lambda c, meta: (meta, {"model.joblib": c.model_bytes})
     )
-    assert summary["lost"] is True and summary["promoted"] is False
-    assert summary["champion"] == other
-    recorded = registry.get(summary["version"])["gate"]
-    assert recorded["decision"] == "rejected" and not recorded["promote"]
-    assert any("another run made" in r for r in recorded["reasons"])
+    summary, _ = registration.register_candidate(registry, _candidate(config), None)
+    assert summary.lost is True and summary.promoted is False
+    assert summary.champion == other
+    recorded = registry.get(summary.version).gate
+    assert recorded.decision == "rejected" and not recorded.promote
+    assert any("another run made" in r for r in recorded.reasons)
 
 
 def test_the_cli_says_the_run_lost_and_exits_3(

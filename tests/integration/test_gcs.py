@@ -62,9 +62,9 @@ def test_pipeline_on_a_bucket_root(prefix: str, config, tmp_path) -> None:
     assert result.seeded == storage.join(prefix, "data/incoming/sklearn_breast_cancer.csv")
     registry = Registry(prefix)
     champion = registry.champion()
-    assert champion["metrics"]["roc_auc"] >= 0.99
-    assert registry.load_model(champion["version"]) is not None
-    assert storage.exists(registry.version_uri(champion["version"], "roc_curve.png"))
+    assert champion.metrics["roc_auc"] >= 0.99
+    assert registry.load_model(champion.version) is not None
+    assert storage.exists(registry.version_uri(champion.version, "roc_curve.png"))
 
 
 def test_settle_lets_only_the_newest_upload_in_a_bucket_retrain(prefix: str) -> None:

@@ -148,11 +148,11 @@ def test_watch_retrains_on_new_data_survives_a_corrupt_file_and_stops_on_ctrl_c(
     assert wait_until(lambda: len(registry.versions()) == 1, RUN_BOUND), "\n".join(w.seen)
     (version,) = registry.versions()
     # Trained on the new file too: 20% of 569 + 120 rows were held out, not 20% of 569.
-    assert version["evaluation"]["test_rows"] == round(0.2 * (569 + 120))
-    w.wait_for(f"version {version['version']} is the new champion", timeout=30)
-    print(f"new data -> version {version['version']} in {time.monotonic() - started:.1f}s")
+    assert version.evaluation.test_rows == round(0.2 * (569 + 120))
+    w.wait_for(f"version {version.version} is the new champion", timeout=30)
+    print(f"new data -> version {version.version} in {time.monotonic() - started:.1f}s")
     champion = registry.champion_version()
-    assert champion == version["version"]
+    assert champion == version.version
 
     # A corrupt file: rejected, champion and versions unchanged, the watcher still runs.
     storage.write_bytes(storage.join(incoming, "corrupt.csv"), b"\x00\x01garbage\xff" * 100)

@@ -22,29 +22,29 @@ def test_first_run_trains_and_promotes_a_champion(trained_root: Path) -> None:
     registry = Registry(str(trained_root))
     champion = registry.champion()
     assert champion is not None
-    assert champion["metrics"]["roc_auc"] >= 0.99
-    assert champion["metrics"]["recall"] >= 0.95
-    assert champion["gate"]["decision"] == "promoted"
+    assert champion.metrics["roc_auc"] >= 0.99
+    assert champion.metrics["recall"] >= 0.95
+    assert champion.gate.decision == "promoted"
     assert (trained_root / "data/incoming/sklearn_breast_cancer.csv").exists()
     seeded = pd.read_csv(trained_root / "data/incoming/sklearn_breast_cancer.csv")
     assert set(seeded.diagnosis) == {"benign", "malignant"} and len(seeded) == 569
     # Everything a version promises, written before the pointer.
     assert {"model.joblib", "roc_curve.png", "confusion_matrix.png", "report.html"} <= set(
-        champion["artifacts"]
+        champion.artifacts
     )
-    report = (trained_root / "models/versions" / champion["version"] / "report.html").read_text()
-    assert champion["version"] in report and f"{champion['metrics']['roc_auc']:.4f}" in report
+    report = (trained_root / "models/versions" / champion.version / "report.html").read_text()
+    assert champion.version in report and f"{champion.metrics['roc_auc']:.4f}" in report
     assert report.count("data:image/png;base64,") == 2
-    lineage = champion["lineage"]
-    assert len(lineage["data_hash"]) == 64
-    assert lineage["pipeline_run"].startswith("mlcycle-training-")
-    assert lineage["snapshot_uri"].endswith("/ingest/snapshot")
-    assert lineage["parameters"]["seed"] == 42
-    assert {"scikit-learn", "pandas", "python"} <= set(lineage["libraries"])
-    schema = champion["schema"]
-    assert len(schema["features"]) == 30 and "id" not in {f["name"] for f in schema["features"]}
-    assert set(schema["examples"]) == {"benign", "malignant"}
-    assert {c["name"] for c in champion["training"]["candidates"]} == {
+    lineage = champion.lineage
+    assert len(lineage.data_hash) == 64
+    assert lineage.pipeline_run.startswith("mlcycle-training-")
+    assert lineage.snapshot_uri.endswith("/ingest/snapshot")
+    assert lineage.parameters["seed"] == 42
+    assert {"scikit-learn", "pandas", "python"} <= set(lineage.libraries)
+    schema = champion.feature_schema
+    assert len(schema.features) == 30 and "id" not in schema.feature_names()
+    assert set(schema.examples) == {"benign", "malignant"}
+    assert {c.name for c in champion.training.candidates} == {
         "logistic_regression",
         "gradient_boosting",
     }
@@ -227,18 +227,18 @@ def test_multiclass_categorical_missing_values_through_config_alone(tmp_path: Pa
     assert result.ok, Path(result.log_path).read_text()[-2000:]
     champion = Registry(str(tmp_path / "root")).champion()
     assert champion is not None
-    assert champion["schema"]["classes"] == ["I", "II", "III"]
-    types = {f["name"]: f["type"] for f in champion["schema"]["features"]}
+    assert champion.feature_schema.classes == ["I", "II", "III"]
+    types = champion.feature_schema.feature_types()
     assert types == {"size_mm": "numeric", "site": "categorical", "smoker": "categorical"}
-    assert champion["data"]["cleaning"]["missing_values_left_for_imputation"]["size_mm"] > 0
-    assert champion["metrics"]["roc_auc"] >= 0.75
-    assert champion["evaluation"]["classes"] == ["I", "II", "III"]
+    assert champion.data.cleaning["missing_values_left_for_imputation"]["size_mm"] > 0
+    assert champion.metrics["roc_auc"] >= 0.75
+    assert champion.evaluation.classes == ["I", "II", "III"]
 
 
 def test_copying_a_trained_root_keeps_a_working_registry(champion_root: Path) -> None:
     # Guards the fixtures above: a copied root is a self-contained registry.
     meta = Registry(str(champion_root)).champion()
-    assert Registry(str(champion_root)).load_model(meta["version"]) is not None
+    assert Registry(str(champion_root)).load_model(meta.version) is not None
     assert json.loads((champion_root / "models/champion.json").read_text())["version"]
     shutil.rmtree(champion_root / "models")
     assert Registry(str(champion_root)).champion() is None

@@ -7,6 +7,7 @@ from typing import Any
 
 from mlcycle.model.registry import Registry
 from mlcycle.model.report import render_report
+from mlcycle.model.version import ChampionScore
 
 CHAMPION = {
     "version": "20250101-000000-old000",
@@ -32,7 +33,8 @@ TEXT_BOXES = """table => {
 
 def test_metric_values_sit_under_their_own_headers(page: Any, trained_root: Path) -> None:
     registry = Registry(str(trained_root))
-    meta = registry.get(registry.champion_version()) | {"champion_at_evaluation": CHAMPION}
+    meta = registry.get(registry.champion_version())
+    meta = meta.model_copy(update={"champion_at_evaluation": ChampionScore(**CHAMPION)})
     page.set_content(render_report(meta, {}))
     table = page.locator("h2:has-text('Test metrics') + p + table")
     rows = table.evaluate(TEXT_BOXES)
@@ -40,7 +42,7 @@ def test_metric_values_sit_under_their_own_headers(page: Any, trained_root: Path
     for row in rows:
         by_header = {c["header"]: c["text"] for c in row}
         name = by_header["metric"]
-        assert by_header["challenger"] == f"{meta['metrics'][name]:.4f}"
+        assert by_header["challenger"] == f"{meta.metrics[name]:.4f}"
         assert by_header["champion"] == f"{CHAMPION['metrics'][name]:.4f}"
         for cell in row:
             (h_left, h_right), (c_left, c_right) = cell["head"], cell["cell"]

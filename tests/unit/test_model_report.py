@@ -3,6 +3,7 @@
 import re
 
 from mlcycle.model.report import render_report
+from mlcycle.model.version import ModelVersion
 
 PNG = b"\x89PNG\r\n\x1a\nfake"
 
@@ -79,9 +80,11 @@ def _metadata(**changes):
             },
         },
         "schema": {
-            "features": [{"name": "x", "type": "numeric"}, {"name": "c", "type": "categorical"}]
+            "label": "y",
+            "classes": ["a", "b"],
+            "features": [{"name": "x", "type": "numeric"}, {"name": "c", "type": "categorical"}],
         },
-        "model": {"sha256": "f" * 64, "candidate": "lr"},
+        "model": {"file": "model.joblib", "sha256": "f" * 64, "candidate": "lr"},
         "onnx": {"status": "exported", "input_dtype": "float32", "max_abs_diff": 3e-7},
         "lineage": {
             "data_hash": "d" * 64,
@@ -93,7 +96,7 @@ def _metadata(**changes):
             "parameters": {"cv_folds": 5},
         },
     }
-    return meta | changes
+    return ModelVersion.model_validate(meta | changes)
 
 
 def test_report_holds_every_section_with_the_run_s_numbers() -> None:

@@ -14,28 +14,34 @@ def _model_bytes(tmp_path: Path) -> bytes:
     return (tmp_path / "m.joblib").read_bytes()
 
 
-META = {"metrics": {"roc_auc": 0.5}, "gate": {"decision": "rejected"}, "lineage": {}}
+# The fields a version needs beside its id, time and model file (Registry.new_version adds them).
+META = {
+    "metrics": {"roc_auc": 0.5},
+    "gate": {"decision": "rejected"},
+    "lineage": {},
+    "schema": {"label": "y", "classes": ["a", "b"], "features": [{"name": "x", "type": "numeric"}]},
+}
 
 
 def test_register_then_promote(tmp_path: Path) -> None:
     registry = Registry(str(tmp_path))
     assert registry.versions() == [] and registry.champion() is None
     meta = registry.register({"model.joblib": _model_bytes(tmp_path), "x.png": b"png"}, META)
-    assert [m["version"] for m in registry.versions()] == [meta["version"]]
+    assert [m.version for m in registry.versions()] == [meta.version]
     assert registry.champion_version() is None  # registering never promotes
-    registry.promote(meta["version"], ["because"])
-    assert registry.champion()["version"] == meta["version"]
-    assert registry.champion_pointer()["sha256"] == meta["model"]["sha256"]
-    assert registry.read_artifact(meta["version"], "x.png") == b"png"
-    assert list(registry.load_model(meta["version"]).classes_) == ["a", "b"]
+    registry.promote(meta.version, ["because"])
+    assert registry.champion().version == meta.version
+    assert registry.champion_pointer()["sha256"] == meta.model.sha256
+    assert registry.read_artifact(meta.version, "x.png") == b"png"
+    assert list(registry.load_model(meta.version).classes_) == ["a", "b"]
 
 
 def test_tampered_model_is_refused(tmp_path: Path) -> None:
     registry = Registry(str(tmp_path))
     meta = registry.register({"model.joblib": _model_bytes(tmp_path)}, META)
-    storage.write_bytes(registry.version_uri(meta["version"], "model.joblib"), b"evil")
+    storage.write_bytes(registry.version_uri(meta.version, "model.joblib"), b"evil")
     with pytest.raises(RegistryError, match="sha256"):
-        registry.load_model(meta["version"])
+        registry.load_model(meta.version)
 
 
 def test_failed_registration_leaves_no_version(tmp_path: Path, monkeypatch) -> None:
@@ -66,5 +72,5 @@ def test_folder_without_metadata_is_not_a_version(tmp_path: Path) -> None:
 def test_find_by_model(tmp_path: Path) -> None:
     registry = Registry(str(tmp_path))
     meta = registry.register({"model.joblib": _model_bytes(tmp_path)}, META)
-    assert registry.find_by_model(meta["model"]["sha256"])["version"] == meta["version"]
+    assert registry.find_by_model(meta.model.sha256).version == meta.version
     assert registry.find_by_model("0" * 64) is None

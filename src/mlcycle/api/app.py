@@ -28,6 +28,10 @@ from mlcycle.api.requests import RequestError, problem, request_adapter
 from mlcycle.api.serving import Serving, resolve_serving
 from mlcycle.api.settings import ApiSettings, get_api_settings
 from mlcycle.model.registry import Registry
+from mlcycle.model.version import FeatureSchema
+
+# The request schema /openapi.json shows before any model is loaded.
+NO_FEATURES = FeatureSchema(label="", classes=[], features=[])
 
 log = logging.getLogger("mlcycle.api")
 PREDICT_PATH = "/v1/predict"
@@ -124,9 +128,7 @@ def _openapi(app: FastAPI, holder: ModelHolder) -> Any:
         schema = get_openapi(
             title=app.title, version=app.version, description=app.description, routes=app.routes
         )
-        adapter = (
-            model.adapter if model else request_adapter({"features": []}, holder.max_instances)
-        )
+        adapter = model.adapter if model else request_adapter(NO_FEATURES, holder.max_instances)
         body = adapter.json_schema(ref_template="#/components/schemas/{model}")
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.update(body.pop("$defs", {}))
@@ -134,7 +136,7 @@ def _openapi(app: FastAPI, holder: ModelHolder) -> Any:
         if model:
             examples = {
                 f"{cls}": {"value": {"instances": rows[:1]}}
-                for cls, rows in model.schema.get("examples", {}).items()
+                for cls, rows in model.schema.examples.items()
                 if rows
             }
             for item in schema["paths"].values():

@@ -29,6 +29,7 @@ from mlcycle.api.requests import (
     too_many,
 )
 from mlcycle.model.predict import FeatureBatch
+from mlcycle.model.version import Feature, FeatureSchema
 
 ARROW = "application/vnd.apache.arrow.stream"
 CSV = "text/csv"
@@ -138,7 +139,7 @@ def read_arrow(body: bytes, max_instances: int) -> Any:
 # --- CSV -----------------------------------------------------------------------------------
 
 
-def read_csv(body: bytes, schema: dict[str, Any], passthrough: tuple[str, ...] = ()) -> Any:
+def read_csv(body: bytes, schema: FeatureSchema, passthrough: tuple[str, ...] = ()) -> Any:
     """A CSV body (header row of feature names) as a table. An empty cell is unknown (null);
     everything else must read as the feature's type. Pass-through columns stay text (an id
     such as 007 keeps its zeros). Text must be UTF-8."""
@@ -146,10 +147,7 @@ def read_csv(body: bytes, schema: dict[str, Any], passthrough: tuple[str, ...] =
     import pyarrow.csv as pacsv
 
     types = {name: pa.string() for name in passthrough}
-    types |= {
-        f["name"]: pa.float64() if f["type"] == "numeric" else pa.string()
-        for f in schema["features"]
-    }
+    types |= {f.name: pa.float64() if f.type == "numeric" else pa.string() for f in schema.features}
     try:
         table = pacsv.read_csv(
             pa.py_buffer(body),
@@ -163,14 +161,14 @@ def read_csv(body: bytes, schema: dict[str, Any], passthrough: tuple[str, ...] =
     return table
 
 
-def _csv_cells_problems(body: bytes, schema: dict[str, Any], reason: str) -> RequestError:
+def _csv_cells_problems(body: bytes, schema: FeatureSchema, reason: str) -> RequestError:
     """Name the cells pyarrow could not read: bytes that are not UTF-8 (400) and text where a
     number belongs (422), by row (from 0, after the header) and column. The body is read
     again by the standard library's csv module, bad bytes kept as surrogates to be found."""
     import csv
     import io
 
-    numeric = {f["name"] for f in schema["features"] if f["type"] == "numeric"}
+    numeric = {f.name for f in schema.features if f.type == "numeric"}
     text = body.decode("utf-8", "surrogateescape")
     not_utf8: list[dict[str, Any]] = []
     not_numbers: list[dict[str, Any]] = []
@@ -264,7 +262,7 @@ def _columns_problems(
     return errors
 
 
-def _numeric_block(table: Any, features: list[dict[str, Any]], errors: list) -> np.ndarray:
+def _numeric_block(table: Any, features: list[Feature], errors: list) -> np.ndarray:
     """(rows, features) float64, NaN where unknown; NaN, infinity and values far outside the
     training range are errors, as in the JSON body (`requests.bounds`)."""
     import pyarrow as pa
@@ -274,11 +272,11 @@ def _numeric_block(table: Any, features: list[dict[str, Any]], errors: list) -> 
     block = np.empty((len(features), table.num_rows))
     unknown = np.zeros(block.shape, dtype=bool)
     for j, feature in enumerate(features):
-        column = table.column(feature["name"])
+        column = table.column(feature.name)
         kind = column.type
         if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_null(kind)):
             message = f"expected numbers, got a column of {kind}"
-            errors.append(problem(None, feature["name"], "float_type", message))
+            errors.append(problem(None, feature.name, "float_type", message))
             continue
         block[j] = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)  # null: NaN
         if column.null_count:
@@ -291,50 +289,50 @@ def _numeric_block(table: Any, features: list[dict[str, Any]], errors: list) -> 
         outside = finite & ((block < low[:, None]) | (block > high[:, None]))
     for j, row in zip(*np.nonzero(~finite & ~unknown), strict=True):
         message = "NaN and infinity are not accepted (leave the cell empty if unknown)"
-        errors.append(problem(int(row), features[j]["name"], "finite_number", message))
+        errors.append(problem(int(row), features[j].name, "finite_number", message))
     for j, row in zip(*np.nonzero(outside), strict=True):
         message = (
             f"{block[j, row]:g} is far outside the training range "
             f"(accepted: {low[j]:g} to {high[j]:g})"
         )
-        errors.append(problem(int(row), features[j]["name"], "out_of_range", message))
+        errors.append(problem(int(row), features[j].name, "out_of_range", message))
     return block.T
 
 
-def _text_block(table: Any, features: list[dict[str, Any]], errors: list) -> np.ndarray:
+def _text_block(table: Any, features: list[Feature], errors: list) -> np.ndarray:
     import pyarrow as pa
 
     block = np.empty((table.num_rows, len(features)), dtype=object)
     for j, feature in enumerate(features):
-        column = table.column(feature["name"])
+        column = table.column(feature.name)
         kind = column.type
         if not (
             pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind)
         ):
             message = f"expected text, got a column of {kind}"
-            errors.append(problem(None, feature["name"], "string_type", message))
+            errors.append(problem(None, feature.name, "string_type", message))
             continue
         block[:, j] = column.to_pylist()  # None stays None: unknown
     return block
 
 
 def table_to_batch(
-    table: Any, schema: dict[str, Any], max_instances: int, passthrough: tuple[str, ...] = ()
+    table: Any, schema: FeatureSchema, max_instances: int, passthrough: tuple[str, ...] = ()
 ) -> FeatureBatch:
     """The model's input from a table, or RequestError naming every column and row at fault.
     Columns named in `passthrough` are allowed and left out of the model's input."""
     if table.num_rows > max_instances:
         raise too_many(max_instances)
-    features = {f["name"]: f for f in schema["features"]}
+    features = {f.name: f for f in schema.features}
     errors = _columns_problems(table.column_names, features, table.num_rows, passthrough)
     if errors:
         raise problems(errors)
-    numeric = [f for f in features.values() if f["type"] == "numeric"]
-    text = [f for f in features.values() if f["type"] != "numeric"]
+    numeric = [f for f in features.values() if f.type == "numeric"]
+    text = [f for f in features.values() if f.type != "numeric"]
     batch = FeatureBatch(
-        [f["name"] for f in numeric],
+        [f.name for f in numeric],
         _numeric_block(table, numeric, errors),
-        [f["name"] for f in text],
+        [f.name for f in text],
         _text_block(table, text, errors),
     )
     if errors:
@@ -345,7 +343,7 @@ def table_to_batch(
 def read_batch(
     body: bytes,
     media_type: str,
-    schema: dict[str, Any],
+    schema: FeatureSchema,
     max_instances: int,
     passthrough: tuple[str, ...] = (),
 ) -> tuple[FeatureBatch, Any]:

@@ -23,6 +23,7 @@ from pydantic import TypeAdapter
 from mlcycle.api.requests import request_adapter
 from mlcycle.model.predict import Predictor, load_predictor
 from mlcycle.model.registry import Registry, RegistryError
+from mlcycle.model.version import FeatureSchema, ModelVersion
 
 log = logging.getLogger("mlcycle.api")
 # Storage reads (model files, artifacts, the pointer) run in their own few threads, so a
@@ -40,14 +41,14 @@ class ServedModel:
 
     version: str
     pointer_sha256: str
-    metadata: dict[str, Any]
+    metadata: ModelVersion
     predictor: Predictor
     adapter: TypeAdapter  # this model's request checks
     loaded_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
     @property
-    def schema(self) -> dict[str, Any]:
-        return self.metadata["schema"]
+    def schema(self) -> FeatureSchema:
+        return self.metadata.feature_schema
 
 
 @dataclass(frozen=True)
@@ -65,12 +66,12 @@ def load_served_model(
     """Load and verify the version a champion pointer names; RegistryError if anything is off."""
     version = pointer["version"]
     metadata = registry.get(version)
-    if metadata["model"]["sha256"] != pointer.get("sha256"):
+    if metadata.model.sha256 != pointer.get("sha256"):
         raise RegistryError(
             f"champion pointer's sha256 does not match version {version}'s registered model"
         )
     predictor = load_predictor(registry, version, metadata)
-    if list(predictor.classes) != list(metadata["schema"]["classes"]):
+    if list(predictor.classes) != metadata.feature_schema.classes:
         raise RegistryError(
             f"version {version}: model classes {predictor.classes} differ from its schema's"
         )
@@ -79,7 +80,7 @@ def load_served_model(
         pointer_sha256=pointer["sha256"],
         metadata=metadata,
         predictor=predictor,
-        adapter=request_adapter(metadata["schema"], max_instances),
+        adapter=request_adapter(metadata.feature_schema, max_instances),
     )
 
 

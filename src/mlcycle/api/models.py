@@ -1,10 +1,23 @@
-"""Response bodies, for the OpenAPI document and for clients to read."""
+"""Response bodies, for the OpenAPI document and for clients to read.
+
+A model version's parts are the core's types (mlcycle.model.version), returned as they are
+stored: /openapi.json describes every field of them.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from pydantic import BaseModel, Field
+
+from mlcycle.model.version import (
+    Evaluation,
+    FeatureSchema,
+    GateDecision,
+    Lineage,
+    OnnxRecord,
+    Training,
+)
 
 
 class Prediction(BaseModel):
@@ -38,37 +51,43 @@ class Status(BaseModel):
     detail: str | None = None
 
 
+class Refusal(BaseModel):
+    version: str = Field(description="The champion refused ('' when its pointer was unreadable).")
+    reason: str
+    at: str = Field(description="When, ISO 8601 UTC.")
+
+
+class ServingInfo(BaseModel):
+    backend: str = Field(description="onnxruntime or scikit-learn.")
+    loaded_at: str = Field(description="When this process loaded the model, ISO 8601 UTC.")
+    onnx: OnnxRecord | None = Field(description="The version's ONNX export record.")
+    last_refusal: Refusal | None = Field(
+        description="The last champion this process refused to load, and why."
+    )
+
+
 class ModelInfo(BaseModel):
     version: str
-    created_at: str
+    created_at: str = Field(description="When the version was registered, ISO 8601 UTC.")
     dataset: str | None = None
-    candidate: str | None = None
-    metrics: dict[str, float]
+    candidate: str | None = Field(None, description="The candidate training chose.")
+    metrics: dict[str, float] = Field(description="Test-split metrics by name.")
     metric_descriptions: dict[str, str] = Field(
         default_factory=dict, description="What each metric measures, in a sentence."
     )
-    gate: dict[str, Any]
-    lineage: dict[str, Any]
-    evaluation: dict[str, Any] = Field(default_factory=dict)
-    training: dict[str, Any] = Field(default_factory=dict)
+    gate: GateDecision
+    lineage: Lineage
+    evaluation: Evaluation = Field(default_factory=Evaluation)
+    training: Training = Field(default_factory=Training)
     artifacts: list[str] = Field(description="Images served by /v1/model/artifacts/{name}.")
     report: bool = Field(False, description="Whether /v1/model/report serves an HTML report.")
-    serving: dict[str, Any] = Field(
-        description="How this process serves it: backend, load time, ONNX export record."
-    )
+    serving: ServingInfo = Field(description="How this process serves it.")
 
 
-class FeatureSchema(BaseModel):
+class ServedSchema(FeatureSchema):
+    """The feature schema of the version being served."""
+
     model_version: str
-    label: str
-    classes: list[str]
-    positive_class: str | None = None
-    features: list[dict[str, Any]] = Field(
-        description="Name, type, observed range and median (numeric) or categories (text)."
-    )
-    examples: dict[str, list[dict[str, Any]]] = Field(
-        description="Real training instances per class, ready to send to /v1/predict."
-    )
 
 
 class ReloadResult(BaseModel):

@@ -34,6 +34,7 @@ from mlcycle.api.requests import (
     to_batch,
 )
 from mlcycle.model.predict import to_predictions
+from mlcycle.model.version import FeatureSchema
 
 # Bodies above this are validated and predicted in a worker thread, so one 10,000-row batch
 # does not hold up the single-row requests queued behind it on the event loop.
@@ -94,13 +95,13 @@ def passthrough_names(query_string: str) -> tuple[str, ...]:
 
 
 def _split_json(
-    body: bytes, passthrough: tuple[str, ...], schema: dict[str, Any]
+    body: bytes, passthrough: tuple[str, ...], schema: FeatureSchema
 ) -> tuple[bytes, list[dict[str, Any]]]:
     """The body without the pass-through fields, and those fields per instance (absent: null).
     Anything malformed is left in place for the model's validation to name."""
     import json
 
-    features = {f["name"] for f in schema["features"]}
+    features = schema.feature_names()
     if errors := passthrough_problems(passthrough, {n: None for n in features}):
         raise problems(errors)
     try:

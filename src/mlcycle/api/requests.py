@@ -15,6 +15,7 @@ from pydantic_core import to_json
 from typing_extensions import TypedDict
 
 from mlcycle.model.predict import FeatureBatch
+from mlcycle.model.version import Feature, FeatureSchema
 
 MAX_REPORTED_ERRORS = 20
 # A number more than this many training ranges outside the training range is refused: such a
@@ -24,8 +25,8 @@ MAX_REPORTED_ERRORS = 20
 RANGE_FACTOR = 1e6
 
 
-def bounds(feature: dict[str, Any]) -> tuple[float, float]:
-    low, high, median = (feature.get(k) for k in ("min", "max", "median"))
+def bounds(feature: Feature) -> tuple[float, float]:
+    low, high, median = feature.min, feature.max, feature.median
     if low is None or high is None:
         return -1e12, 1e12  # a feature never observed: still finite in float32 arithmetic
     span = max(high - low, abs(median or 0.0), 1.0)
@@ -85,14 +86,14 @@ def problems(errors: list[dict[str, Any]]) -> RequestError:
     )
 
 
-def _feature_type(feature: dict[str, Any]) -> Any:
+def _feature_type(feature: Feature) -> Any:
     """A JSON number (or a string for categorical features); null means missing, and is imputed
     exactly as missing training values were. Strings are never coerced to numbers."""
-    if feature["type"] == "numeric":
+    if feature.type == "numeric":
         low, high = bounds(feature)
         description = (
-            f"Number; seen in training: {feature.get('min')} to {feature.get('max')}, "
-            f"median {feature.get('median')}. null = unknown (imputed)."
+            f"Number; seen in training: {feature.min} to {feature.max}, "
+            f"median {feature.median}. null = unknown (imputed)."
         )
         return Annotated[
             float | None,
@@ -104,15 +105,15 @@ def _feature_type(feature: dict[str, Any]) -> Any:
                 description=description,
             ),
         ]
-    categories = feature.get("categories") or []
+    categories = feature.categories or []
     description = f"Text; seen in training: {', '.join(map(str, categories[:20]))}. null = unknown."
     return Annotated[str | None, Field(strict=True, description=description)]
 
 
-def request_adapter(schema: dict[str, Any], max_instances: int) -> TypeAdapter:
+def request_adapter(schema: FeatureSchema, max_instances: int) -> TypeAdapter:
     """The checks for `{"instances": [...], "parameters": {...}}` under this feature schema."""
     instance = TypedDict(  # type: ignore[misc]
-        "Instance", {f["name"]: _feature_type(f) for f in schema["features"]}
+        "Instance", {f.name: _feature_type(f) for f in schema.features}
     )
     instance.__pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[attr-defined]
     body = TypedDict(  # type: ignore[misc]  # noqa: UP013 (built at run time)
@@ -174,10 +175,10 @@ def parse_instances(adapter: TypeAdapter, body: bytes, max_instances: int) -> li
     return parsed["instances"]
 
 
-def to_batch(instances: list[dict[str, Any]], schema: dict[str, Any]) -> FeatureBatch:
+def to_batch(instances: list[dict[str, Any]], schema: FeatureSchema) -> FeatureBatch:
     """Column blocks in the schema's order; JSON null becomes NaN (numeric) or None (text)."""
-    numeric = [f["name"] for f in schema["features"] if f["type"] == "numeric"]
-    categorical = [f["name"] for f in schema["features"] if f["type"] != "numeric"]
+    numeric = [f.name for f in schema.features if f.type == "numeric"]
+    categorical = [f.name for f in schema.features if f.type != "numeric"]
 
     def block(names: list[str], dtype: Any) -> np.ndarray:
         if not names:

@@ -13,10 +13,11 @@ from mlcycle.api.holder import ModelHolder, ServedModel, StorageStalledError
 from mlcycle.api.metrics import ApiMetrics
 from mlcycle.api.models import (
     ErrorResponse,
-    FeatureSchema,
     ModelInfo,
     PredictResponse,
     ReloadResult,
+    ServedSchema,
+    ServingInfo,
     Status,
 )
 from mlcycle.api.prediction import (
@@ -117,40 +118,59 @@ async def metrics(request: Request) -> Response:
     return Response(registry.render(), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/v1/model", response_model=ModelInfo, responses=ERRORS, tags=["model"])
-async def model_info(model: Model, holder: Holder) -> dict[str, Any]:
+def images(model: ServedModel) -> list[str]:
+    """The version's evaluation images: the only files /v1/model/artifacts/ serves."""
+    return [a for a in model.metadata.artifacts if a.endswith(tuple(IMAGE_TYPES))]
+
+
+# Version records are returned as stored: fields a version was written without (an older
+# version) are left out rather than shown as null.
+@router.get(
+    "/v1/model",
+    response_model=ModelInfo,
+    response_model_exclude_unset=True,
+    responses=ERRORS,
+    tags=["model"],
+)
+async def model_info(model: Model, holder: Holder) -> ModelInfo:
     """The champion being served: version, creation time, test metrics, the gate's decision
     and reasons, lineage (data hash, pipeline run, commit, library versions)."""
     meta = model.metadata
-    return {
-        "version": model.version,
-        "created_at": meta["created_at"],
-        "dataset": meta.get("dataset"),
-        "candidate": meta["model"].get("candidate"),
-        "metrics": meta["metrics"],
-        "metric_descriptions": {
-            n: METRIC_DESCRIPTIONS[n] for n in meta["metrics"] if n in METRIC_DESCRIPTIONS
+    return ModelInfo(
+        version=model.version,
+        created_at=meta.created_at,
+        dataset=meta.dataset,
+        candidate=meta.model.candidate,
+        metrics=meta.metrics,
+        metric_descriptions={
+            n: METRIC_DESCRIPTIONS[n] for n in meta.metrics if n in METRIC_DESCRIPTIONS
         },
-        "gate": meta["gate"],
-        "lineage": meta["lineage"],
-        "evaluation": meta.get("evaluation", {}),
-        "training": meta.get("training", {}),
-        "artifacts": [a for a in meta.get("artifacts", []) if a.endswith(tuple(IMAGE_TYPES))],
-        "report": REPORT_FILE in meta.get("artifacts", []),
-        "serving": {
-            "backend": model.predictor.backend,
-            "loaded_at": model.loaded_at,
-            "onnx": meta.get("onnx"),
-            "last_refusal": holder.last_refusal,
-        },
-    }
+        gate=meta.gate,
+        lineage=meta.lineage,
+        evaluation=meta.evaluation,
+        training=meta.training,
+        artifacts=images(model),
+        report=meta.has(REPORT_FILE),
+        serving=ServingInfo(
+            backend=model.predictor.backend,
+            loaded_at=model.loaded_at,
+            onnx=meta.onnx,
+            last_refusal=holder.last_refusal,
+        ),
+    )
 
 
-@router.get("/v1/schema", response_model=FeatureSchema, responses=ERRORS, tags=["model"])
-async def feature_schema(model: Model) -> dict[str, Any]:
+@router.get(
+    "/v1/schema",
+    response_model=ServedSchema,
+    response_model_exclude_unset=True,
+    responses=ERRORS,
+    tags=["model"],
+)
+async def feature_schema(model: Model) -> ServedSchema:
     """The features a prediction needs: names, types, ranges and medians seen in training,
     and real example instances per class (the UI builds its form from this)."""
-    return {"model_version": model.version, **model.schema}
+    return ServedSchema.model_validate({"model_version": model.version, **model.schema.to_json()})
 
 
 async def read_artifact(holder: ModelHolder, version: str, name: str) -> bytes:
@@ -172,9 +192,9 @@ async def read_artifact(holder: ModelHolder, version: str, name: str) -> bytes:
 )
 async def artifact(name: str, model: Model, holder: Holder) -> Response:
     """An evaluation image of the champion: `roc_curve.png` or `confusion_matrix.png`."""
-    images = [a for a in model.metadata.get("artifacts", []) if a.endswith(tuple(IMAGE_TYPES))]
-    if name not in images:  # only names the registry lists: never a path from the request
-        raise refusal(404, f"no artifact {name!r}; available: {images}", "name", "not_found")
+    served = images(model)
+    if name not in served:  # only names the registry lists: never a path from the request
+        raise refusal(404, f"no artifact {name!r}; available: {served}", "name", "not_found")
     data = await read_artifact(holder, model.version, name)
     return Response(data, media_type=IMAGE_TYPES["." + name.rsplit(".", 1)[-1]])
 
@@ -188,7 +208,7 @@ async def artifact(name: str, model: Model, holder: Holder) -> Response:
 async def report(model: Model, holder: Holder) -> Response:
     """The champion's model report: one self-contained HTML page (data, validation, training,
     test metrics and plots, the gate's decision, lineage)."""
-    if REPORT_FILE not in model.metadata.get("artifacts", []):
+    if not model.metadata.has(REPORT_FILE):
         raise refusal(404, f"version {model.version} has no report", "", "not_found")
     data = await read_artifact(holder, model.version, REPORT_FILE)
     return Response(

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
-
 from mlcycle.config import Gate
 from mlcycle.model.metrics import better, passes
+from mlcycle.model.version import GateDecision
 
 
-@dataclass(frozen=True)
-class Decision:
-    promote: bool
-    reasons: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"decision": "promoted" if self.promote else "rejected", **asdict(self)}
-
-
-def decide(challenger: dict[str, float], champion: dict[str, float] | None, gate: Gate) -> Decision:
+def decide(
+    challenger: dict[str, float], champion: dict[str, float] | None, gate: Gate
+) -> GateDecision:
     """Promote only if every threshold passes and the primary metric beats the champion's
     (both scored on the same test split) by more than the margin. Ties keep the champion."""
     reasons = []
@@ -46,4 +37,4 @@ def decide(challenger: dict[str, float], champion: dict[str, float] | None, gate
                 f"{metric} {mine:.4f} does not beat champion's {theirs:.4f} "
                 f"by more than {gate.min_improvement} (ties keep the champion)"
             )
-    return Decision(promote=ok, reasons=reasons)
+    return GateDecision.of(ok, reasons)

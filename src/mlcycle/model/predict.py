@@ -8,11 +8,14 @@ most probable class, as in evaluation.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from mlcycle.model.registry import Registry, RegistryError, sha256
+
+if TYPE_CHECKING:
+    from mlcycle.model.version import ModelVersion, OnnxRecord
 
 
 @dataclass(frozen=True)
@@ -52,11 +55,11 @@ def session(onnx_bytes: bytes) -> Any:
 class OnnxPredictor:
     backend = "onnxruntime"
 
-    def __init__(self, onnx_bytes: bytes, record: dict[str, Any]) -> None:
+    def __init__(self, onnx_bytes: bytes, record: OnnxRecord) -> None:
         self._session = session(onnx_bytes)
-        self._dtype = np.dtype(record["input_dtype"])
-        self._input = record["input"]
-        self.classes = list(record["classes"])
+        self._dtype = np.dtype(record.input_dtype)
+        self._input = record.input
+        self.classes = list(record.classes or [])
 
     def predict_proba(self, batch: FeatureBatch) -> np.ndarray:
         values = batch.numeric.astype(self._dtype, copy=False)
@@ -86,15 +89,15 @@ class SklearnPredictor:
         return self._model.predict_proba(prepare_features(frame, self._types))
 
 
-def load_predictor(registry: Registry, version: str, metadata: dict[str, Any]) -> Predictor:
+def load_predictor(registry: Registry, version: str, metadata: ModelVersion) -> Predictor:
     """The fastest verified predictor for a version; RegistryError if a file fails its sha256."""
-    record = metadata.get("onnx") or {}
-    if record.get("status") == "exported":
-        data = registry.read_artifact(version, record["file"])
-        if sha256(data) != record["sha256"]:
-            raise RegistryError(f"{record['file']} of version {version} fails its sha256 check")
+    record = metadata.onnx
+    if record is not None and record.exported and record.file:
+        data = registry.read_artifact(version, record.file)
+        if sha256(data) != record.sha256:
+            raise RegistryError(f"{record.file} of version {version} fails its sha256 check")
         return OnnxPredictor(data, record)
-    types = {f["name"]: f["type"] for f in metadata["schema"]["features"]}
+    types = metadata.feature_schema.feature_types()
     return SklearnPredictor(registry.load_model(version, metadata), types)
 
 

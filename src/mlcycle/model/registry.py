@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mlcycle import storage
+from mlcycle.model.version import ModelVersion
 
 MODEL_FILE = "model.joblib"
 METADATA_FILE = "metadata.json"
@@ -90,20 +91,29 @@ class Registry:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def versions(self) -> list[dict[str, Any]]:
-        """Metadata of every complete version, oldest first."""
+    def versions(self) -> list[ModelVersion]:
+        """Every complete version, oldest first."""
         out = []
         for info in storage.list_files(self.versions_uri):
             parts = info.name.split("/")
             if len(parts) == 2 and parts[1] == METADATA_FILE:
-                out.append(storage.read_json(info.uri))
-        return sorted(out, key=lambda m: (m["created_at"], m["version"]))
+                out.append(self._parse(info.uri, storage.read_bytes(info.uri)))
+        return sorted(out, key=lambda m: (m.created_at, m.version))
 
-    def get(self, version: str) -> dict[str, Any]:
+    def get(self, version: str) -> ModelVersion:
         uri = self.version_uri(version, METADATA_FILE)
-        if not storage.exists(uri):
-            raise RegistryError(f"no model version {version!r} in {self.models}")
-        return storage.read_json(uri)
+        try:
+            data = storage.read_bytes(uri)
+        except FileNotFoundError:
+            raise RegistryError(f"no model version {version!r} in {self.models}") from None
+        return self._parse(uri, data)
+
+    @staticmethod
+    def _parse(uri: str, data: bytes) -> ModelVersion:
+        try:
+            return ModelVersion.model_validate_json(data)
+        except ValueError as exc:  # pydantic's ValidationError is one
+            raise RegistryError(f"{uri} is not a model version's metadata: {exc}") from None
 
     @property
     def pointer_uri(self) -> str:
@@ -163,67 +173,74 @@ class Registry:
         pointer = self.champion_pointer()
         return pointer["version"] if pointer else None
 
-    def champion(self) -> dict[str, Any] | None:
+    def champion(self) -> ModelVersion | None:
         version = self.champion_version()
         return self.get(version) if version else None
 
     def read_artifact(self, version: str, name: str) -> bytes:
         return storage.read_bytes(self.version_uri(version, name))
 
-    def model_bytes(self, version: str, metadata: dict[str, Any] | None = None) -> bytes:
+    def model_bytes(self, version: str, metadata: ModelVersion | None = None) -> bytes:
         """The model file, verified against the sha256 recorded when it was registered."""
         metadata = metadata or self.get(version)
-        uri = self.version_uri(version, metadata["model"]["file"])
+        uri = self.version_uri(version, metadata.model.file)
         try:
             data = storage.read_bytes(uri)
         except FileNotFoundError:
             raise RegistryError(f"model file {uri} (version {version}) is missing") from None
-        if sha256(data) != metadata["model"]["sha256"]:
+        if sha256(data) != metadata.model.sha256:
             raise RegistryError(
                 f"model file {uri} (version {version}) fails its sha256 check: corrupt, or "
                 "changed since it was registered"
             )
         return data
 
-    def load_model(self, version: str, metadata: dict[str, Any] | None = None) -> Any:
+    def load_model(self, version: str, metadata: ModelVersion | None = None) -> Any:
         import joblib  # only what loads a model pays for it
 
         return joblib.load(io.BytesIO(self.model_bytes(version, metadata)))
 
-    def find_by_model(self, model_sha256: str) -> dict[str, Any] | None:
+    def find_by_model(self, model_sha256: str) -> ModelVersion | None:
         """A version holding exactly this model, if one exists."""
         for meta in reversed(self.versions()):
-            if meta["model"]["sha256"] == model_sha256:
+            if meta.model.sha256 == model_sha256:
                 return meta
         return None
 
     # -- writing ---------------------------------------------------------------------------
 
-    def new_metadata(self, files: dict[str, bytes], metadata: dict[str, Any]) -> dict[str, Any]:
-        """The metadata a version of `files` will carry: id, time and the model's sha256."""
+    def new_version(self, files: dict[str, bytes], fields: dict[str, Any]) -> ModelVersion:
+        """The record a new version of `files` will carry: `fields` (every ModelVersion field
+        but the id, the time and the model file) plus those three."""
         if MODEL_FILE not in files:
             raise RegistryError(f"a version needs a {MODEL_FILE}")
-        return {
-            **metadata,
-            "version": new_version_id(),
-            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "model": {
-                **metadata.get("model", {}),
-                "file": MODEL_FILE,
-                "sha256": sha256(files[MODEL_FILE]),
-            },
-        }
+        return ModelVersion.model_validate(
+            {
+                **fields,
+                "version": new_version_id(),
+                "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "model": {
+                    **fields.get("model", {}),
+                    "file": MODEL_FILE,
+                    "sha256": sha256(files[MODEL_FILE]),
+                },
+            }
+        )
 
-    def register(self, files: dict[str, bytes], metadata: dict[str, Any]) -> dict[str, Any]:
-        """Write a new version: its files first, metadata.json last. Returns the metadata.
+    def register(
+        self, files: dict[str, bytes], metadata: ModelVersion | dict[str, Any]
+    ) -> ModelVersion:
+        """Write a new version: its files first, metadata.json last. Returns its record.
 
-        `metadata` may come from `new_metadata` (to render files from it first) or be bare.
+        `metadata` is a record from `new_version` (to render files from it first) or the
+        fields `new_version` takes.
         """
-        meta = metadata if "version" in metadata else self.new_metadata(files, metadata)
-        meta = {**meta, "artifacts": sorted(files)}
-        uri = self.version_uri(meta["version"])
+        if not isinstance(metadata, ModelVersion):
+            metadata = self.new_version(files, metadata)
+        meta = metadata.model_copy(update={"artifacts": sorted(files)})
+        uri = self.version_uri(meta.version)
         if storage.exists(storage.join(uri, METADATA_FILE)):
-            raise RegistryError(f"version {meta['version']} already exists")
+            raise RegistryError(f"version {meta.version} already exists")
         claim = storage.join(uri, CLAIM_FILE)
         try:
             storage.write_json(
@@ -267,20 +284,20 @@ class Registry:
             started = storage.newest_modification(uri)
         return started is None or time.time() - started > stale_seconds
 
-    def amend(self, meta: dict[str, Any], files: dict[str, bytes]) -> dict[str, Any]:
+    def amend(self, meta: ModelVersion, files: dict[str, bytes]) -> ModelVersion:
         """Correct a version's record: rewrite `files` (never the model), then its metadata."""
         if MODEL_FILE in files:
             raise RegistryError("a version's model is never rewritten")
-        uri = self.version_uri(meta["version"])
+        uri = self.version_uri(meta.version)
         for name, data in files.items():
             storage.write_bytes(storage.join(uri, name), data)
         self._write_metadata(meta)
         return meta
 
-    def _write_metadata(self, meta: dict[str, Any]) -> None:
+    def _write_metadata(self, meta: ModelVersion) -> None:
         storage.write_text(
-            self.version_uri(meta["version"], METADATA_FILE),
-            json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n",
+            self.version_uri(meta.version, METADATA_FILE),
+            json.dumps(meta.to_json(), indent=2, sort_keys=True) + "\n",
         )
 
     def promote(
@@ -310,7 +327,7 @@ class Registry:
                     raise ChampionChangedError(version, expected or None, previous)
             pointer = {
                 "version": version,
-                "sha256": meta["model"]["sha256"],
+                "sha256": meta.model.sha256,
                 "promoted_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "previous": previous,
                 "reasons": reasons or [],

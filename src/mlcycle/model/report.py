@@ -9,11 +9,14 @@ so the page works offline and inside Vertex AI's console (a KFP HTML artifact).
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import TYPE_CHECKING
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from mlcycle.model.metrics import DESCRIPTIONS, LOWER_IS_BETTER, NAMES
+
+if TYPE_CHECKING:
+    from mlcycle.model.version import ModelVersion
 
 IMAGES = ("roc_curve.png", "confusion_matrix.png")
 
@@ -29,13 +32,13 @@ def _environment() -> Environment:
     return env
 
 
-def render_report(metadata: dict[str, Any], images: dict[str, bytes]) -> str:
-    """The report of a version from its metadata and its PNG plots."""
-    champion = metadata.get("champion_at_evaluation") or {}
+def render_report(metadata: ModelVersion, images: dict[str, bytes]) -> str:
+    """The report of a version from its record and its PNG plots."""
+    champion = metadata.champion_at_evaluation
     rows = []
     for name in NAMES:
-        mine = metadata["metrics"].get(name)
-        theirs = (champion.get("metrics") or {}).get(name)
+        mine = metadata.metrics.get(name)
+        theirs = champion.metrics.get(name) if champion else None
         delta = None if theirs is None else mine - theirs
         better = None if delta is None or delta == 0 else (delta < 0) == (name in LOWER_IS_BETTER)
         rows.append(
@@ -57,9 +60,9 @@ def render_report(metadata: dict[str, Any], images: dict[str, bytes]) -> str:
         .get_template("report.html.j2")
         .render(
             m=metadata,
-            champion=champion,
+            champion=champion or {},
             metric_rows=rows,
             images=embedded,
-            data=metadata.get("data") or {},
+            data=metadata.data,
         )
     )

@@ -21,7 +21,7 @@ def referenced_runs(local_root: Path, registry: Registry) -> set[str]:
     """Names of the run folders under `local_root` that a registered version's lineage names."""
     names = set()
     for meta in registry.versions():
-        snapshot = (meta.get("lineage") or {}).get("snapshot_uri") or ""
+        snapshot = meta.lineage.snapshot_uri or ""
         if snapshot and storage.is_local(snapshot):
             path = Path(storage.normalize(snapshot))
             if path.is_relative_to(local_root):

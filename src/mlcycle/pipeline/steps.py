@@ -28,7 +28,8 @@ def _champion_schema(root: str, champion_version: str) -> dict[str, Any] | None:
         return None
     from mlcycle.model.registry import Registry
 
-    return Registry(root).get(champion_version)["schema"]
+    # data/ checks uploads against the plain JSON form of the schema
+    return Registry(root).get(champion_version).feature_schema.to_json()
 
 
 def ingest(config_json: str, root: str, snapshot_path: str, report_path: str) -> str:
@@ -163,11 +164,10 @@ def evaluate(
     if champion_version:
         registry = Registry(root)
         meta = registry.get(champion_version)
-        types = {f["name"]: f["type"] for f in meta["schema"]["features"]}
         scored = evaluate_model(
             registry.load_model(champion_version, meta),
             test,
-            types,
+            meta.feature_schema.feature_types(),
             config.label,
             config.positive_class,
         )
@@ -201,151 +201,33 @@ def register(
     The version holds the model, its ONNX export (checked on the test split; or why there is
     none), `artifacts` (file name -> local path: the plots) and the HTML model report, which
     is also written to `report_path`. A model already in the registry (a cached rerun) is not
-    registered twice.
+    registered twice. The rules are mlcycle.model.registration's.
     """
-    from mlcycle.model.registry import ChampionChangedError, Registry, sha256
-    from mlcycle.pipeline.lifeline import require_owner
-
-    config = DatasetConfig.from_json(config_json)
-    registry = Registry(root)
-    evaluation = _read_json(evaluation_path)
-    validation = _read_json(validation_path)
-    gate, lost = _gate(config, registry, champion_version, evaluation)
-
-    model_bytes = Path(model_path).read_bytes()
-    meta = registry.find_by_model(sha256(model_bytes))
-    registered = meta is None
-    if registered:
-        files = {
-            "model.joblib": model_bytes,
-            **{name: Path(path).read_bytes() for name, path in artifacts.items()},
-        }
-        meta = registry.new_metadata(
-            files,
-            {
-                "dataset": config.name,
-                "gate": gate,
-                "metrics": evaluation["metrics"],
-                "evaluation": {k: evaluation[k] for k in ("classes", "confusion", "test_rows")},
-                "champion_at_evaluation": evaluation["champion"],
-                "training": _read_json(candidates_path),
-                "data": {
-                    "validation": {k: validation[k] for k in ("warnings", "info")},
-                    "cleaning": _read_json(changes_path),
-                },
-                "lineage": {**lineage, "parameters": config.model_dump(mode="json")},
-            },
-        )
-        _describe_model(
-            meta, files, config, json.loads(types_json), model_path, cleaned_path, test_path
-        )
-        require_owner()  # a run stopped mid-way registers nothing
-        registry.remove_incomplete()  # what a killed registration left
-        meta = registry.register(files, meta)
-    if gate["promote"]:
-        require_owner()
-        try:  # a compare-and-swap: of two runs promoting at once, one wins
-            registry.promote(meta["version"], gate["reasons"], expected=champion_version or None)
-        except ChampionChangedError as exc:
-            lost = True
-            gate = {**gate, "decision": "rejected", "promote": False}
-            gate["reasons"] = [*gate["reasons"], str(exc)]
-            if registered:  # the version's own record says it was not promoted, and why
-                meta = _record_gate(registry, meta, gate)
-    _copy_report(registry, meta, report_path)
-    summary = {
-        "version": meta["version"],
-        "registered": registered,
-        "promoted": gate["promote"],
-        # Another run changed the champion while this one ran: it compared with a stale one.
-        "lost": lost,
-        "gate": gate,
-        "metrics": evaluation["metrics"],
-        "champion_before": evaluation["champion"],
-        "champion": registry.champion_version(),
-        "candidate": meta["model"].get("candidate"),
-        "warnings": validation["warnings"],
-        "onnx": meta.get("onnx"),  # how the API will serve it: onnxruntime, or why not
-    }
-    _write_json(registration_path, summary)
-    return summary
-
-
-def _gate(
-    config: DatasetConfig, registry: Any, champion_version: str, evaluation: dict[str, Any]
-) -> tuple[dict[str, Any], bool]:
-    """The gate's decision, refused if the champion changed while this run was going
-    (then also True: this run lost to another)."""
-    from mlcycle.model.gate import decide
-
-    champion = evaluation["champion"]
-    decision = decide(evaluation["metrics"], champion and champion["metrics"], config.gate)
-    promote, reasons = decision.promote, list(decision.reasons)
-    current = registry.champion_version() or ""
-    lost = current != champion_version
-    if lost:
-        promote = False
-        reasons.append(
-            f"the champion changed during this run ({champion_version or 'none'} -> "
-            f"{current or 'none'}); not promoted, run again to compare with the new champion"
-        )
-    gate = {
-        "decision": "promoted" if promote else "rejected",
-        "promote": promote,
-        "reasons": reasons,
-    }
-    return gate, lost
-
-
-def _record_gate(registry: Any, meta: dict[str, Any], gate: dict[str, Any]) -> dict[str, Any]:
-    """Rewrite a version's gate decision (and its report) after it lost the promotion."""
-    from mlcycle.model.registry import REPORT_FILE
-    from mlcycle.model.report import IMAGES, render_report
-
-    meta = {**meta, "gate": gate}
-    files = {}
-    if REPORT_FILE in meta.get("artifacts", []):
-        images = {
-            name: registry.read_artifact(meta["version"], name)
-            for name in IMAGES
-            if name in meta["artifacts"]
-        }
-        files[REPORT_FILE] = render_report(meta, images).encode()
-    return registry.amend(meta, files)
-
-
-def _describe_model(
-    meta: dict[str, Any],
-    files: dict[str, bytes],
-    config: DatasetConfig,
-    types: dict[str, str],
-    model_path: str,
-    cleaned_path: str,
-    test_path: str,
-) -> None:
-    """Add the feature schema, the ONNX export and the report to a new version."""
     import joblib
     import pandas as pd
 
-    from mlcycle.data.schema import build_feature_schema
-    from mlcycle.model.export import ONNX_FILE, export_onnx
-    from mlcycle.model.registry import REPORT_FILE
-    from mlcycle.model.report import IMAGES, render_report
+    from mlcycle.model.registration import Candidate, register_candidate
+    from mlcycle.model.registry import Registry
+    from mlcycle.pipeline.lifeline import require_owner
 
-    meta["schema"] = build_feature_schema(pd.read_parquet(cleaned_path), types, config)
-    meta["model"]["candidate"] = meta["training"]["chosen"]
-    exported = export_onnx(joblib.load(model_path), pd.read_parquet(test_path), types)
-    meta["onnx"] = exported.record
-    if exported.onnx is not None:
-        files[ONNX_FILE] = exported.onnx
-    images = {name: files[name] for name in IMAGES if name in files}
-    files[REPORT_FILE] = render_report(meta, images).encode()
-
-
-def _copy_report(registry: Any, meta: dict[str, Any], report_path: str) -> None:
-    from mlcycle.model.registry import REPORT_FILE
-
-    if REPORT_FILE in meta.get("artifacts", []):
-        Path(report_path).write_bytes(registry.read_artifact(meta["version"], REPORT_FILE))
-    else:  # a version registered before reports existed
-        Path(report_path).write_text(f"<p>Version {meta['version']} has no report.</p>")
+    candidate = Candidate(
+        config=DatasetConfig.from_json(config_json),
+        types=json.loads(types_json),
+        model=joblib.load(model_path),
+        model_bytes=Path(model_path).read_bytes(),
+        cleaned=pd.read_parquet(cleaned_path),
+        test=pd.read_parquet(test_path),
+        evaluation=_read_json(evaluation_path),
+        training=_read_json(candidates_path),
+        validation=_read_json(validation_path),
+        cleaning=_read_json(changes_path),
+        lineage=lineage,
+        images={name: Path(path).read_bytes() for name, path in artifacts.items()},
+    )
+    summary, report = register_candidate(
+        Registry(root), candidate, champion_version, before_write=require_owner
+    )
+    Path(report_path).write_bytes(report)
+    result = summary.to_json()
+    _write_json(registration_path, result)
+    return result

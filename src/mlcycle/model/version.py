@@ -1,0 +1,196 @@
+"""A model version, typed: the one definition of what `metadata.json` holds.
+
+The registry writes and reads `ModelVersion`; the pipeline builds it (model/registration.py),
+the API returns its parts (so /openapi.json describes every field), the CLI and the reports
+render it. Change a field here and every reader sees it.
+
+Records are lenient on the way in: fields added later have defaults, so versions written
+before them still load, and fields this code does not know are kept (`extra="allow"`), so
+rewriting a record (`Registry.amend`) loses nothing. `to_json` writes only the fields a record
+was given: an old version is rewritten as it was, a new one carries every field.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mlcycle.config import ColumnType
+
+Scalar = int | float | str | bool | None  # a feature value as stored (ints stay ints)
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True, serialize_by_alias=True)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object stored (and served) for this record."""
+        return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+
+class Bounds(Record):
+    min: float | None = None
+    max: float | None = None
+
+
+class Feature(Record):
+    """One input column. Numeric features carry min/max/median/integer (and the config's
+    bounds, if declared); categorical ones carry categories and mode."""
+
+    name: str
+    type: ColumnType
+    missing_fraction: float | None = Field(None, description="Share of missing values seen.")
+    min: int | float | None = Field(None, description="Numeric: smallest value seen.")
+    max: int | float | None = Field(None, description="Numeric: largest value seen.")
+    median: int | float | None = Field(None, description="Numeric: median, what fills a gap.")
+    integer: bool | None = Field(None, description="Numeric: every value seen was whole.")
+    bounds: Bounds | None = Field(None, description="Numeric: what no value may ever cross.")
+    categories: list[str] | None = Field(None, description="Categorical: every value seen.")
+    mode: str | None = Field(None, description="Categorical: the most frequent value.")
+
+
+class FeatureSchema(Record):
+    """What a version knows about its inputs: the features in model order, the classes, and a
+    few real rows per class."""
+
+    label: str
+    classes: list[str]
+    positive_class: str | None = None
+    features: list[Feature]
+    examples: dict[str, list[dict[str, Scalar]]] = Field(
+        default_factory=dict, description="Real training instances per class."
+    )
+
+    def feature_types(self) -> dict[str, ColumnType]:
+        """Feature name -> numeric | categorical, in model order."""
+        return {f.name: f.type for f in self.features}
+
+    def feature_names(self) -> list[str]:
+        return [f.name for f in self.features]
+
+
+class ModelFile(Record):
+    file: str
+    sha256: str
+    candidate: str | None = Field(None, description="The candidate training chose.")
+
+
+class GateDecision(Record):
+    """May the challenger replace the champion, and why."""
+
+    decision: Literal["promoted", "rejected"]
+    promote: bool = False
+    reasons: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, promote: bool, reasons: list[str]) -> GateDecision:
+        return cls(decision="promoted" if promote else "rejected", promote=promote, reasons=reasons)
+
+    def refused(self, reason: str) -> GateDecision:
+        """The same decision, not promoted after all, with the reason added."""
+        return GateDecision.of(False, [*self.reasons, reason])
+
+
+class Evaluation(Record):
+    """The test split's outcome, beside `metrics`."""
+
+    classes: list[str] = Field(default_factory=list)
+    confusion: list[list[int]] = Field(default_factory=list, description="Rows: true class.")
+    test_rows: int | None = None
+
+
+class ChampionScore(Record):
+    """The champion a version was compared with, scored on the same test split."""
+
+    version: str
+    metrics: dict[str, float]
+
+
+class Candidate(Record):
+    name: str
+    estimator: str | None = None
+    best_params: dict[str, Any] = Field(default_factory=dict)
+    cv_score: float | None = None
+    cv_std: float | None = None
+    grid_size: int | None = None
+    seconds: float | None = None
+
+
+class Training(Record):
+    chosen: str | None = None
+    scoring: str | None = None
+    candidates: list[Candidate] = Field(default_factory=list)
+
+
+class Validation(Record):
+    warnings: list[dict[str, Any]] = Field(default_factory=list)
+    info: dict[str, Any] = Field(default_factory=dict)
+
+
+class DataRecord(Record):
+    """What validation warned about and what cleaning changed."""
+
+    validation: Validation = Field(default_factory=Validation)
+    cleaning: dict[str, Any] = Field(default_factory=dict)
+
+
+class Lineage(Record):
+    data_hash: str | None = None
+    snapshot_uri: str | None = None
+    pipeline_run: str | None = None
+    git_commit: str | None = None
+    code_version: str | None = Field(None, description="Hash of the code behind the steps.")
+    parameters: dict[str, Any] = Field(default_factory=dict, description="The data-set config.")
+    libraries: dict[str, str] = Field(default_factory=dict)
+
+
+class OnnxAttempt(Record):
+    dtype: str
+    seconds: float | None = None
+    max_abs_diff: float | None = None
+    error: str | None = None
+
+
+class OnnxRecord(Record):
+    """The ONNX export: `exported` (served by onnxruntime) or `failed` with the reason (served
+    by scikit-learn)."""
+
+    status: Literal["exported", "failed"]
+    reason: str | None = None
+    file: str | None = None
+    sha256: str | None = None
+    input: str | None = None
+    input_dtype: str | None = None
+    features: list[str] | None = None
+    classes: list[str] | None = None
+    max_abs_diff: float | None = None
+    tolerance: float | None = None
+    rows_checked: int | None = None
+    attempts: list[OnnxAttempt] = Field(default_factory=list)
+
+    @property
+    def exported(self) -> bool:
+        return self.status == "exported"
+
+
+class ModelVersion(Record):
+    """One registered version: `models/versions/<version>/metadata.json`."""
+
+    version: str
+    created_at: str = Field(description="ISO 8601, UTC.")
+    dataset: str | None = None
+    model: ModelFile
+    feature_schema: FeatureSchema = Field(alias="schema")
+    metrics: dict[str, float]
+    evaluation: Evaluation = Field(default_factory=Evaluation)
+    champion_at_evaluation: ChampionScore | None = None
+    gate: GateDecision
+    training: Training = Field(default_factory=Training)
+    data: DataRecord = Field(default_factory=DataRecord)
+    lineage: Lineage
+    onnx: OnnxRecord | None = None
+    artifacts: list[str] = Field(default_factory=list, description="The version's files.")
+
+    def has(self, name: str) -> bool:
+        return name in self.artifacts
