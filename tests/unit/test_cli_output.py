@@ -10,6 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from mlcycle import cli
+from mlcycle.cli import models as model_commands
+from mlcycle.cli.options import dataset_config
 from mlcycle.pipeline import local
 
 METRICS = {"roc_auc": 0.99, "accuracy": 0.95, "precision": 0.9, "recall": 0.96, "f1": 0.93}
@@ -70,7 +72,7 @@ def test_models_shows_whole_version_ids_even_at_80_columns(
         "gate": {"decision": "promoted"},
         "metrics": METRICS,
     }
-    monkeypatch.setattr(cli, "model_rows", lambda root: [row])
+    monkeypatch.setattr(model_commands, "model_rows", lambda root: [row])
     out = CliRunner().invoke(cli.app, ["models", "--root", str(tmp_path)], env={"COLUMNS": "80"})
     assert out.exit_code == 0, out.output
     assert version in out.output
@@ -130,7 +132,7 @@ def test_the_default_config_works_from_any_folder(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLCYCLE_CONFIG", raising=False)
-    assert cli._config(None).name == "breast_cancer"
+    assert dataset_config(None).name == "breast_cancer"
 
 
 def test_a_missing_relative_config_says_what_it_is_relative_to(

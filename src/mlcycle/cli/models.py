@@ -1,0 +1,260 @@
+"""The model commands: `run` the training pipeline, list `models`, `promote` one, its `report`."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.live import Live
+from rich.markup import escape
+from rich.panel import Panel
+from rich.text import Text
+
+from mlcycle.cli.options import (
+    EXIT_INTERRUPTED,
+    EXIT_LOST,
+    EXIT_REJECTED,
+    ConfigOption,
+    RootOption,
+    dataset_config,
+    fail,
+    interrupt_on_signals,
+    registry_errors,
+)
+from mlcycle.cli.render import console, err, models_table, serving_line, steps_table, summary_table
+from mlcycle.settings import get_settings
+
+# -- run ------------------------------------------------------------------------------------
+
+
+@registry_errors
+def run(
+    root: RootOption = None,
+    config: ConfigOption = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Print kfp.local's full log.")
+    ] = False,
+    image: Annotated[
+        str | None,
+        typer.Option(
+            "--image",
+            help="Run every step in this pipeline image (Dockerfile target `pipeline`), "
+            "through the Docker API at DOCKER_HOST, as Vertex AI runs them.",
+            show_default=False,
+        ),
+    ] = None,
+    user: Annotated[
+        str | None,
+        typer.Option(
+            "--user",
+            help="With --image: run the steps as UID:GID (default: the image's user).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Run the training pipeline locally (kfp.local, cached) and summarise the outcome.
+
+    Exits 0 when the pipeline finished, promoted or not; 2 when the data was rejected (the
+    report says why); 3 when another run changed the champion meanwhile, so this one was not
+    promoted (run again to compare with the new champion); 130 when stopped by Ctrl-C or
+    SIGTERM (its steps are ended with it); 1 on any other failure.
+    """
+    from mlcycle.pipeline.local import Containers, run_pipeline
+
+    if user and not image:
+        raise fail("--user needs --image: without it the steps run as you")
+    settings = get_settings(root=root, config=config)
+    dataset = dataset_config(settings.config)
+    containers = Containers(image, user) if image else None
+    states: dict[str, str] = {}
+    started: dict[str, float] = {}
+
+    def on_step(step: str, state: str) -> None:
+        now = time.perf_counter()
+        if state == "running":
+            started[step] = now
+        elif state in ("done", "failed"):
+            started[step + ":end"] = now
+        states[step] = state
+
+    console.print(f"[bold]mlcycle run[/] root={settings.root} config={settings.config}")
+    interrupt_on_signals()  # SIGTERM too: the steps are ended, not left running
+    try:
+        with Live(
+            steps_table(states, started),
+            console=console,
+            refresh_per_second=8,
+            transient=False,
+            get_renderable=lambda: steps_table(states, started),
+        ):
+            result = run_pipeline(
+                settings.root,
+                dataset,
+                settings.pipeline_root,
+                on_step,
+                containers,
+                keep_runs=settings.keep_runs,
+            )
+    except KeyboardInterrupt:
+        running = [step for step, state in states.items() if state == "running"]
+        where = f" during {', '.join(running)}" if running else ""
+        raise fail(
+            f"stopped{where}: the run's steps were ended, none is left running; "
+            "the champion is as it was unless the register step had already switched it",
+            code=EXIT_INTERRUPTED,
+        ) from None
+    console.print()
+    if result.seeded:
+        console.print(f"first run: wrote the default data to {result.seeded}")
+    if verbose:
+        console.print(Path(result.log_path).read_text(), markup=False, highlight=False)
+    if result.rejection is not None:
+        err.print(
+            Panel(
+                Text(result.rejection.render()),  # Text: "[file ...]" is not rich markup
+                title=f"data rejected by {result.failed_step}",
+                border_style="red",
+            )
+        )
+        from mlcycle.data.quarantine import rejection_advice
+        from mlcycle.model.registry import Registry
+
+        champion = Registry(settings.root).champion_version()
+        err.print(Text(rejection_advice(result.rejection, settings.root, champion)), soft_wrap=True)
+        raise typer.Exit(EXIT_REJECTED)
+    if not result.ok:
+        tail = "\n".join(Path(result.log_path).read_text().splitlines()[-30:])
+        err.print(
+            Panel(
+                Text(tail),
+                title=f"step {result.failed_step or '?'} failed; log tail",
+                border_style="red",
+            )
+        )
+        raise fail(f"pipeline failed; full log: {result.log_path}")
+    reg = result.registration
+    console.print(summary_table(reg))
+    gate = reg["gate"]
+    colour = "green" if reg["promoted"] else "yellow"
+    console.print(f"gate: [bold {colour}]{gate['decision']}[/]")
+    for reason in gate["reasons"]:
+        console.print(f"  - {escape(reason)}")
+    for warning in reg.get("warnings", []):
+        where = warning.get("column") or warning.get("file") or ""
+        text = escape(f"{where}: {warning['rule']}: {warning['message']}")
+        console.print(f"[yellow]data warning[/] {text}")
+    if line := serving_line(reg.get("onnx")):
+        console.print(line)
+    note = "" if reg["registered"] else " (model unchanged: already registered)"
+    console.print(
+        f"version [bold]{reg['version']}[/]{note}; champion: "
+        f"[bold]{reg['champion'] or '(none)'}[/]  ({result.seconds:.1f}s)"
+    )
+    if reg.get("lost"):
+        raise fail(
+            f"this run lost: another run made {reg['champion'] or '(none)'} the champion while "
+            f"it ran, so {reg['version']} was not promoted; run again to compare with it",
+            code=EXIT_LOST,
+        )
+
+
+# -- models ---------------------------------------------------------------------------------
+
+
+def model_rows(root: str) -> list[dict[str, Any]]:
+    """Every version, as `mlcycle models --json` prints them."""
+    from mlcycle.model.registry import Registry
+
+    registry = Registry(root)
+    champion = registry.champion_version()
+    return [
+        {
+            "version": m["version"],
+            "is_champion": m["version"] == champion,
+            "created_at": m["created_at"],
+            "candidate": m["model"].get("candidate"),
+            "data_hash": m["lineage"]["data_hash"],
+            "gate": m["gate"],
+            "metrics": m["metrics"],
+        }
+        for m in registry.versions()
+    ]
+
+
+@registry_errors
+def models(
+    root: RootOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List every registered model version; the champion is marked."""
+    rows = model_rows(get_settings(root=root).root)
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        console.print("no models yet: run `mlcycle run`")
+        return
+    console.print(models_table(rows))
+
+
+@registry_errors
+def promote(
+    version: Annotated[
+        str, typer.Argument(help="A registered version id, as `mlcycle models` lists it.")
+    ],
+    root: RootOption = None,
+) -> None:
+    """Make VERSION the champion: a rollback, or the repair of a broken champion pointer.
+
+    The version's model must pass its sha256 check. A running API swaps it in on its next look.
+    """
+    from mlcycle.model.registry import Registry
+
+    registry = Registry(get_settings(root=root).root)
+    registry.model_bytes(version, registry.get(version))  # a corrupt model is never promoted
+    pointer = registry.promote(version, ["promoted by hand (mlcycle promote)"])
+    console.print(f"champion: [bold]{version}[/] (was {pointer['previous'] or '(none)'})")
+
+
+# -- report ---------------------------------------------------------------------------------
+
+
+@registry_errors
+def report(
+    root: RootOption = None,
+    version: Annotated[
+        str | None,
+        typer.Option("--version", help="A version id (default: the champion).", show_default=False),
+    ] = None,
+    open_browser: Annotated[
+        bool, typer.Option("--open", help="Open the report in the web browser.")
+    ] = False,
+) -> None:
+    """Print the path of a version's HTML model report (copied locally from a bucket)."""
+    import tempfile
+    import webbrowser
+
+    from mlcycle import storage
+    from mlcycle.model.registry import REPORT_FILE, Registry, RegistryError
+
+    registry = Registry(get_settings(root=root).root)
+    version = version or registry.champion_version()
+    if version is None:
+        raise fail("no champion yet: run `mlcycle run` or name a --version")
+    try:
+        meta = registry.get(version)
+    except RegistryError as exc:
+        raise fail(str(exc)) from None
+    if REPORT_FILE not in meta.get("artifacts", []):
+        raise fail(f"version {version} has no report")
+    uri = registry.version_uri(version, REPORT_FILE)
+    if not storage.is_local(uri):
+        local = Path(tempfile.gettempdir()) / f"mlcycle-report-{version}.html"
+        local.write_bytes(storage.read_bytes(uri))
+        uri = str(local)
+    print(uri)
+    if open_browser:
+        webbrowser.open(Path(uri).as_uri())
