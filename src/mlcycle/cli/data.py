@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -30,17 +29,12 @@ def data_add(
 ) -> None:
     """Copy a data file into the incoming folder; the next run (or `mlcycle watch`) trains on it."""
     from mlcycle import storage
-    from mlcycle.data.incoming import READERS
+    from mlcycle.data.incoming import IncomingError, add_file
 
-    if not file.is_file():
-        raise fail(f"no such file: {file}")
-    if not file.name.lower().endswith(READERS):
-        raise fail(f"{file.name}: incoming files must end in {', '.join(READERS)}")
-    incoming = _incoming(root)
-    target = storage.join(incoming, file.name)
-    if storage.exists(target):
-        target = storage.join(incoming, f"{time.strftime('%Y%m%d-%H%M%S')}-{file.name}")
-    storage.upload(file, target)
+    try:
+        target = add_file(storage.normalize(get_settings(root=root).root), file)
+    except IncomingError as exc:
+        raise fail(str(exc)) from None
     console.print(f"added {file} as {target}")
 
 
@@ -72,6 +66,7 @@ def data_rm(
     NAME is a plain file name: no folders, no `..`. Removing several takes `--all`.
     """
     from mlcycle import storage
+    from mlcycle.data.incoming import name_problem
 
     incoming = _incoming(root)
     files = {info.name: info for info in storage.list_files(incoming)}
@@ -86,7 +81,7 @@ def data_rm(
         return
     if name is None:
         raise fail("name the file to remove (see `mlcycle data list`), or pass --all")
-    problem = _incoming_name_problem(name)
+    problem = name_problem(name)
     if problem:
         raise fail(f"{problem}; name one file as `mlcycle data list` shows it")
     info = files.get(name)
@@ -95,14 +90,3 @@ def data_rm(
         raise fail(f"no incoming file named {name!r} in {incoming} (files there: {known})")
     storage.remove_file(info.uri)
     console.print(Text(f"removed {info.uri}"))
-
-
-def _incoming_name_problem(name: str) -> str | None:
-    """Why `name` cannot name one file directly inside the incoming folder, or None."""
-    if not name.strip():
-        return "the file name is empty"
-    if "/" in name or "\\" in name:
-        return f"{name!r} has a path separator: only files directly in the incoming folder"
-    if name in (".", ".."):
-        return f"{name!r} is a folder, not a file"
-    return None
