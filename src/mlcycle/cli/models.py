@@ -250,11 +250,10 @@ def report(
         raise fail(str(exc)) from None
     if REPORT_FILE not in meta.get("artifacts", []):
         raise fail(f"version {version} has no report")
-    uri = registry.version_uri(version, REPORT_FILE)
-    if not storage.is_local(uri):
-        local = Path(tempfile.gettempdir()) / f"mlcycle-report-{version}.html"
-        local.write_bytes(storage.read_bytes(uri))
-        uri = str(local)
-    print(uri)
+    path = storage.local_path(
+        registry.version_uri(version, REPORT_FILE),
+        Path(tempfile.gettempdir()) / f"mlcycle-report-{version}.html",
+    )
+    print(path)
     if open_browser:
-        webbrowser.open(Path(uri).as_uri())
+        webbrowser.open(path.as_uri())
