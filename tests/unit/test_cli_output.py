@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -153,3 +154,14 @@ def test_the_copy_in_configs_is_the_packaged_default() -> None:
 
     repo = Path(__file__).resolve().parents[2]
     assert (repo / "configs/breast_cancer.yaml").read_text() == DEFAULT_CONFIG.read_text()
+
+
+def test_the_summary_lists_every_metric_the_model_scores(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from mlcycle.model.metrics import NAMES
+
+    out = run_with(monkeypatch, tmp_path, registration(None))
+    for name in NAMES:
+        value = registration(None)["metrics"][name]
+        assert re.search(rf"\b{name} │ +{value:.4f} │", out), name  # one row per metric

@@ -15,8 +15,6 @@ if TYPE_CHECKING:
 console = Console()
 err = Console(stderr=True)
 
-METRIC_ORDER = ("roc_auc", "accuracy", "precision", "recall", "f1", "brier")
-
 
 def format_time(value: str | float | None) -> str:
     """An epoch or ISO time as `2026-12-01 21:40:12` (UTC); anything else as given."""
@@ -71,12 +69,14 @@ def steps_table(states: dict[str, str], started: dict[str, float]) -> Table:
 
 def summary_table(registration: dict[str, Any]) -> Table:
     """The challenger's metrics beside the champion's, both on the same test split."""
+    from mlcycle.model.metrics import NAMES  # numpy: only a finished run pays for it
+
     before = registration.get("champion_before") or {}
     table = Table(title="challenger vs champion (same test split)", title_justify="left")
     table.add_column("metric")
     table.add_column(f"challenger {registration['version']}", justify="right")
     table.add_column(f"champion {before.get('version', '(none)')}", justify="right")
-    for name in METRIC_ORDER:
+    for name in NAMES:
         theirs = before.get("metrics", {}).get(name)
         table.add_row(
             name, f"{registration['metrics'][name]:.4f}", "" if theirs is None else f"{theirs:.4f}"
