@@ -156,6 +156,33 @@ def test_the_copy_in_configs_is_the_packaged_default() -> None:
     assert (repo / "configs/breast_cancer.yaml").read_text() == DEFAULT_CONFIG.read_text()
 
 
+def test_the_step_view_shows_each_step_s_time_and_cache_hits() -> None:
+    from rich.console import Console
+
+    from mlcycle.cli.progress import Progress
+    from mlcycle.cli.render import steps_table
+
+    progress = Progress()
+    progress.update("ingest", "running", now=1.0)
+    progress.update("ingest", "done", now=3.5)
+    progress.update("validate", "cached", now=3.6)
+    progress.update("clean", "running", now=3.7)
+    progress.update("clean", "failed", now=4.0)
+    assert progress.get("ingest").seconds(now=99.0) == 2.5
+    assert progress.get("split").state == "pending" and progress.get("split").seconds(9.0) is None
+    assert progress.running() == []
+    progress.update("split", "running")
+    assert progress.running() == ["split"]
+    console = Console(width=80, record=True)
+    console.print(steps_table(progress))
+    lines = {line.split()[1]: line.split() for line in console.export_text().splitlines()}
+    assert lines["ingest"][0] == "✓" and lines["ingest"][2] == "2.5s"
+    assert lines["validate"][2] == "cached"
+    assert lines["clean"][0] == "✗" and lines["clean"][2] == "0.3s"
+    assert lines["split"][0] == "…" and lines["split"][2].endswith("s")
+    assert lines["train"] == ["·", "train"]
+
+
 def test_the_summary_lists_every_metric_the_model_scores(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,6 +23,7 @@ from mlcycle.cli.options import (
     interrupt_on_signals,
     registry_errors,
 )
+from mlcycle.cli.progress import Progress
 from mlcycle.cli.render import console, err, models_table, serving_line, steps_table, summary_table
 from mlcycle.settings import get_settings
 
@@ -69,37 +69,28 @@ def run(
     settings = get_settings(root=root, config=config)
     dataset = dataset_config(settings.config)
     containers = Containers(image, user) if image else None
-    states: dict[str, str] = {}
-    started: dict[str, float] = {}
-
-    def on_step(step: str, state: str) -> None:
-        now = time.perf_counter()
-        if state == "running":
-            started[step] = now
-        elif state in ("done", "failed"):
-            started[step + ":end"] = now
-        states[step] = state
+    progress = Progress()
 
     console.print(f"[bold]mlcycle run[/] root={settings.root} config={settings.config}")
     interrupt_on_signals()  # SIGTERM too: the steps are ended, not left running
     try:
         with Live(
-            steps_table(states, started),
+            steps_table(progress),
             console=console,
             refresh_per_second=8,
             transient=False,
-            get_renderable=lambda: steps_table(states, started),
+            get_renderable=lambda: steps_table(progress),
         ):
             result = run_pipeline(
                 settings.root,
                 dataset,
                 settings.pipeline_root,
-                on_step,
+                progress.update,
                 containers,
                 keep_runs=settings.keep_runs,
             )
     except KeyboardInterrupt:
-        running = [step for step, state in states.items() if state == "running"]
+        running = progress.running()
         where = f" during {', '.join(running)}" if running else ""
         raise fail(
             f"stopped{where}: the run's steps were ended, none is left running; "

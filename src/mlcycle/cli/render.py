@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
+    from mlcycle.cli.progress import Progress
     from mlcycle.storage import FileInfo
 
 console = Console()
@@ -42,7 +43,7 @@ def format_size(size: int) -> str:
     return f"{size} B"
 
 
-def steps_table(states: dict[str, str], started: dict[str, float]) -> Table:
+def steps_table(progress: Progress) -> Table:
     """The live view of a run: each step with its state and time."""
     from mlcycle.pipeline.local import STEPS
 
@@ -54,16 +55,16 @@ def steps_table(states: dict[str, str], started: dict[str, float]) -> Table:
         "failed": "[red]✗[/]",
     }
     table = Table.grid(padding=(0, 2))
+    now = time.perf_counter()
     for step in STEPS:
-        state = states.get(step, "pending")
+        clock = progress.get(step)
+        seconds = clock.seconds(now)
         extra = ""
-        if state == "running":
-            extra = f"[dim]{time.perf_counter() - started[step]:.1f}s[/]"
-        elif state == "cached":
+        if clock.state == "cached":
             extra = "[dim]cached[/]"
-        elif step in started and state in ("done", "failed"):
-            extra = f"[dim]{started[step + ':end'] - started[step]:.1f}s[/]"
-        table.add_row(icons[state], step, extra)
+        elif clock.state in ("running", "done", "failed") and seconds is not None:
+            extra = f"[dim]{seconds:.1f}s[/]"
+        table.add_row(icons[clock.state], step, extra)
     return table
 
 
