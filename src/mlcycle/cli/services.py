@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from mlcycle.cli.models import run
 from mlcycle.cli.options import (
     ConfigOption,
     RootOption,
@@ -19,6 +18,7 @@ from mlcycle.cli.options import (
     registry_errors,
 )
 from mlcycle.cli.render import console, err
+from mlcycle.cli.training import train
 from mlcycle.settings import get_settings
 
 # -- serve ----------------------------------------------------------------------------------
@@ -139,7 +139,7 @@ def up(
     settings = get_settings(root=root, config=config)
     root_uri = storage.normalize(settings.root)
     if Registry(root_uri).champion_version() is None:
-        run(root=root_uri, config=settings.config)
+        train(settings.model_copy(update={"root": root_uri}), dataset_config(settings.config))
         if Registry(root_uri).champion_version() is None:
             raise fail(
                 "no model passed the gate, so there is nothing to serve; see the reasons above"
