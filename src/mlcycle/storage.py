@@ -192,6 +192,15 @@ def upload(local_path: str | Path, uri: str) -> None:
     write_bytes(uri, Path(local_path).read_bytes())
 
 
+def local_path(uri: str, copy_to: Path) -> Path:
+    """A local path holding `uri`'s bytes, for a program that only opens local files (a web
+    browser): the file itself when `uri` is local, otherwise a copy written to `copy_to`."""
+    if is_local(uri):
+        return Path(normalize(uri))
+    copy_to.write_bytes(read_bytes(uri))
+    return copy_to
+
+
 def list_files(uri: str, suffixes: tuple[str, ...] = ()) -> list[FileInfo]:
     """Files under `uri` (recursively), sorted by name; hidden and temporary files skipped."""
     fs, root = filesystem(uri)

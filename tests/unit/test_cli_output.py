@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from mlcycle import cli
+from mlcycle.cli import models as model_commands
+from mlcycle.cli.options import dataset_config
 from mlcycle.pipeline import local
 
 METRICS = {"roc_auc": 0.99, "accuracy": 0.95, "precision": 0.9, "recall": 0.96, "f1": 0.93}
@@ -70,7 +73,7 @@ def test_models_shows_whole_version_ids_even_at_80_columns(
         "gate": {"decision": "promoted"},
         "metrics": METRICS,
     }
-    monkeypatch.setattr(cli, "model_rows", lambda root: [row])
+    monkeypatch.setattr(model_commands, "model_rows", lambda root: [row])
     out = CliRunner().invoke(cli.app, ["models", "--root", str(tmp_path)], env={"COLUMNS": "80"})
     assert out.exit_code == 0, out.output
     assert version in out.output
@@ -130,7 +133,7 @@ def test_the_default_config_works_from_any_folder(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLCYCLE_CONFIG", raising=False)
-    assert cli._config(None).name == "breast_cancer"
+    assert dataset_config(None).name == "breast_cancer"
 
 
 def test_a_missing_relative_config_says_what_it_is_relative_to(
@@ -151,3 +154,41 @@ def test_the_copy_in_configs_is_the_packaged_default() -> None:
 
     repo = Path(__file__).resolve().parents[2]
     assert (repo / "configs/breast_cancer.yaml").read_text() == DEFAULT_CONFIG.read_text()
+
+
+def test_the_step_view_shows_each_step_s_time_and_cache_hits() -> None:
+    from rich.console import Console
+
+    from mlcycle.cli.progress import Progress
+    from mlcycle.cli.render import steps_table
+
+    progress = Progress()
+    progress.update("ingest", "running", now=1.0)
+    progress.update("ingest", "done", now=3.5)
+    progress.update("validate", "cached", now=3.6)
+    progress.update("clean", "running", now=3.7)
+    progress.update("clean", "failed", now=4.0)
+    assert progress.get("ingest").seconds(now=99.0) == 2.5
+    assert progress.get("split").state == "pending" and progress.get("split").seconds(9.0) is None
+    assert progress.running() == []
+    progress.update("split", "running")
+    assert progress.running() == ["split"]
+    console = Console(width=80, record=True)
+    console.print(steps_table(progress))
+    lines = {line.split()[1]: line.split() for line in console.export_text().splitlines()}
+    assert lines["ingest"][0] == "✓" and lines["ingest"][2] == "2.5s"
+    assert lines["validate"][2] == "cached"
+    assert lines["clean"][0] == "✗" and lines["clean"][2] == "0.3s"
+    assert lines["split"][0] == "…" and lines["split"][2].endswith("s")
+    assert lines["train"] == ["·", "train"]
+
+
+def test_the_summary_lists_every_metric_the_model_scores(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from mlcycle.model.metrics import NAMES
+
+    out = run_with(monkeypatch, tmp_path, registration(None))
+    for name in NAMES:
+        value = registration(None)["metrics"][name]
+        assert re.search(rf"\b{name} │ +{value:.4f} │", out), name  # one row per metric

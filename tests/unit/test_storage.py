@@ -59,3 +59,15 @@ def test_a_bucket_that_never_answers_times_out(monkeypatch: pytest.MonkeyPatch) 
         with pytest.raises(TimeoutError):
             storage.read_bytes("gs://stalled-bucket/models/champion.json")
         assert time.monotonic() - began < 5
+
+
+def test_local_path_is_the_file_itself_or_a_copy_of_a_remote_one(tmp_path: Path) -> None:
+    local = tmp_path / "report.html"
+    local.write_text("<p>local</p>")
+    copy = tmp_path / "copy.html"
+    assert storage.local_path(str(local), copy) == local and not copy.exists()
+    assert storage.local_path(f"file://{local}", copy) == local and not copy.exists()
+    remote = "memory://bucket/models/versions/v1/report.html"
+    storage.write_bytes(remote, b"<p>remote</p>")
+    assert storage.local_path(remote, copy) == copy
+    assert copy.read_bytes() == b"<p>remote</p>"
