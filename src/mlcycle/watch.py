@@ -52,18 +52,20 @@ class Debounce:
 
 def outcome(result: RunResult, root: str | None = None) -> WatchEvent:
     """One line that says how a run ended (given the root, a rejection says what to do)."""
-    reg = result.registration
-    if result.ok and reg:
-        if reg["promoted"]:
-            return WatchEvent("promoted", f"version {reg['version']} is the new champion", result)
+    if result.ok and result.registration:
+        from mlcycle.model.registration import Registration
+
+        reg = Registration.model_validate(result.registration)
+        if reg.promoted:
+            return WatchEvent("promoted", f"version {reg.version} is the new champion", result)
         what = (
-            f"version {reg['version']} registered"
-            if reg["registered"]
-            else f"same model as version {reg['version']}"
+            f"version {reg.version} registered"
+            if reg.registered
+            else f"same model as version {reg.version}"
         )
-        reasons = "; ".join(reg["gate"]["reasons"])
+        reasons = "; ".join(reg.gate.reasons)
         return WatchEvent(
-            "kept", f"{what}, not promoted ({reasons}); champion: {reg['champion']}", result
+            "kept", f"{what}, not promoted ({reasons}); champion: {reg.champion}", result
         )
     if result.rejection is not None:
         message = f"data rejected:\n{result.rejection.render()}"

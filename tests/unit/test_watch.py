@@ -67,7 +67,16 @@ def registration(promoted: bool, registered: bool = True) -> dict:
         "promoted": promoted,
         "registered": registered,
         "champion": "v2" if promoted else "v1",
-        "gate": {"reasons": ["recall 0.9 below threshold 0.95"]},
+        "gate": {
+            "decision": "promoted" if promoted else "rejected",
+            "promote": promoted,
+            "reasons": ["recall 0.9 below threshold 0.95"],
+        },
+        "metrics": {"roc_auc": 0.99},
+        "champion_before": None,
+        "candidate": "logistic_regression",
+        "warnings": [],
+        "onnx": None,
     }
 
 

@@ -78,13 +78,13 @@ def model_rows(root: str) -> list[dict[str, Any]]:
     champion = registry.champion_version()
     return [
         {
-            "version": m["version"],
-            "is_champion": m["version"] == champion,
-            "created_at": m["created_at"],
-            "candidate": m["model"].get("candidate"),
-            "data_hash": m["lineage"]["data_hash"],
-            "gate": m["gate"],
-            "metrics": m["metrics"],
+            "version": m.version,
+            "is_champion": m.version == champion,
+            "created_at": m.created_at,
+            "candidate": m.model.candidate,
+            "data_hash": m.lineage.data_hash,
+            "gate": m.gate.to_json(),
+            "metrics": m.metrics,
         }
         for m in registry.versions()
     ]
@@ -154,7 +154,7 @@ def report(
         meta = registry.get(version)
     except RegistryError as exc:
         raise fail(str(exc)) from None
-    if REPORT_FILE not in meta.get("artifacts", []):
+    if not meta.has(REPORT_FILE):
         raise fail(f"version {version} has no report")
     path = storage.local_path(
         registry.version_uri(version, REPORT_FILE),

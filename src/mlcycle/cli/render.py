@@ -11,6 +11,8 @@ from rich.text import Text
 
 if TYPE_CHECKING:
     from mlcycle.cli.progress import Progress
+    from mlcycle.model.registration import Registration
+    from mlcycle.model.version import OnnxRecord
     from mlcycle.storage import FileInfo
 
 console = Console()
@@ -68,30 +70,30 @@ def steps_table(progress: Progress) -> Table:
     return table
 
 
-def summary_table(registration: dict[str, Any]) -> Table:
+def summary_table(registration: Registration) -> Table:
     """The challenger's metrics beside the champion's, both on the same test split."""
     from mlcycle.model.metrics import NAMES  # numpy: only a finished run pays for it
 
-    before = registration.get("champion_before") or {}
+    before = registration.champion_before
     table = Table(title="challenger vs champion (same test split)", title_justify="left")
     table.add_column("metric")
-    table.add_column(f"challenger {registration['version']}", justify="right")
-    table.add_column(f"champion {before.get('version', '(none)')}", justify="right")
+    table.add_column(f"challenger {registration.version}", justify="right")
+    table.add_column(f"champion {before.version if before else '(none)'}", justify="right")
     for name in NAMES:
-        theirs = before.get("metrics", {}).get(name)
+        theirs = before.metrics.get(name) if before else None
         table.add_row(
-            name, f"{registration['metrics'][name]:.4f}", "" if theirs is None else f"{theirs:.4f}"
+            name, f"{registration.metrics[name]:.4f}", "" if theirs is None else f"{theirs:.4f}"
         )
     return table
 
 
-def serving_line(onnx: dict[str, Any] | None) -> Text | None:
+def serving_line(onnx: OnnxRecord | None) -> Text | None:
     """How the API will serve this version: the fast path, or why it falls back."""
     if not onnx:
         return None
-    if onnx.get("status") == "exported":
+    if onnx.exported:
         return Text.assemble("serving: ", ("onnxruntime", "green"), " (ONNX export matched)")
-    reason = onnx.get("reason") or "no reason recorded"
+    reason = onnx.reason or "no reason recorded"
     return Text.assemble(
         "serving: ",
         ("scikit-learn", "bold yellow"),

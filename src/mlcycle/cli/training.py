@@ -98,27 +98,28 @@ def train(
             )
         )
         raise fail(f"pipeline failed; full log: {result.log_path}")
-    reg = result.registration
+    from mlcycle.model.registration import Registration
+
+    reg = Registration.model_validate(result.registration)
     console.print(summary_table(reg))
-    gate = reg["gate"]
-    colour = "green" if reg["promoted"] else "yellow"
-    console.print(f"gate: [bold {colour}]{gate['decision']}[/]")
-    for reason in gate["reasons"]:
+    colour = "green" if reg.promoted else "yellow"
+    console.print(f"gate: [bold {colour}]{reg.gate.decision}[/]")
+    for reason in reg.gate.reasons:
         console.print(f"  - {escape(reason)}")
-    for warning in reg.get("warnings", []):
+    for warning in reg.warnings:
         where = warning.get("column") or warning.get("file") or ""
         text = escape(f"{where}: {warning['rule']}: {warning['message']}")
         console.print(f"[yellow]data warning[/] {text}")
-    if line := serving_line(reg.get("onnx")):
+    if line := serving_line(reg.onnx):
         console.print(line)
-    note = "" if reg["registered"] else " (model unchanged: already registered)"
+    note = "" if reg.registered else " (model unchanged: already registered)"
     console.print(
-        f"version [bold]{reg['version']}[/]{note}; champion: "
-        f"[bold]{reg['champion'] or '(none)'}[/]  ({result.seconds:.1f}s)"
+        f"version [bold]{reg.version}[/]{note}; champion: "
+        f"[bold]{reg.champion or '(none)'}[/]  ({result.seconds:.1f}s)"
     )
-    if reg.get("lost"):
+    if reg.lost:
         raise fail(
-            f"this run lost: another run made {reg['champion'] or '(none)'} the champion while "
-            f"it ran, so {reg['version']} was not promoted; run again to compare with it",
+            f"this run lost: another run made {reg.champion or '(none)'} the champion while "
+            f"it ran, so {reg.version} was not promoted; run again to compare with it",
             code=EXIT_LOST,
         )

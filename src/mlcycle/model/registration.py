@@ -13,13 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from pydantic import Field
 
 from mlcycle.config import ColumnType, DatasetConfig
-from mlcycle.model.gate import decide
 from mlcycle.model.registry import (
     MODEL_FILE,
     REPORT_FILE,
@@ -28,6 +26,9 @@ from mlcycle.model.registry import (
     sha256,
 )
 from mlcycle.model.version import ChampionScore, GateDecision, ModelVersion, OnnxRecord, Record
+
+if TYPE_CHECKING:  # the CLI and the watcher read a Registration without paying for pandas
+    import pandas as pd
 
 
 @dataclass
@@ -54,7 +55,7 @@ class Registration(Record):
     version: str
     registered: bool = Field(description="False when the registry already held this model.")
     promoted: bool
-    lost: bool = Field(description="Another run changed the champion while this one ran.")
+    lost: bool = Field(False, description="Another run changed the champion while this ran.")
     gate: GateDecision
     metrics: dict[str, float]
     champion_before: ChampionScore | None
@@ -69,6 +70,8 @@ def gate_challenger(
 ) -> tuple[GateDecision, bool]:
     """The gate's decision, refused if the champion is no longer the one the run started
     from (then also True: this run lost to another)."""
+    from mlcycle.model.gate import decide
+
     metrics, champion = candidate.evaluation["metrics"], candidate.evaluation["champion"]
     decision = decide(metrics, champion and champion["metrics"], candidate.config.gate)
     lost = (current or None) != (started_with or None)
@@ -82,7 +85,7 @@ def gate_challenger(
 
 def version_fields(candidate: Candidate, gate: GateDecision) -> dict[str, Any]:
     """Every field of the new version's record but those the registry adds (id, time, file)."""
-    from mlcycle.data.schema import build_feature_schema
+    from mlcycle.data.schema import build_feature_schema  # pandas
 
     evaluation, validation = candidate.evaluation, candidate.validation
     return {
