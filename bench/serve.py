@@ -429,8 +429,8 @@ def train(work: Path, name: str, candidate: dict[str, Any]) -> Path:
 
     registry = Registry(str(root))
     latest = registry.versions()[-1]
-    if registry.champion_version() != latest["version"]:
-        registry.promote(latest["version"], ["promoted by bench/serve.py to benchmark serving"])
+    if registry.champion_version() != latest.version:
+        registry.promote(latest.version, ["promoted by bench/serve.py to benchmark serving"])
     return root
 
 
@@ -444,8 +444,8 @@ def in_process(root: Path, rows: pd.DataFrame) -> tuple[dict[str, Any], Callable
 
     registry = Registry(str(root))
     meta = registry.champion()
-    types = {f["name"]: f["type"] for f in meta["schema"]["features"]}
-    model = registry.load_model(meta["version"], meta)
+    types = meta.feature_schema.feature_types()
+    model = registry.load_model(meta.version, meta)
 
     def timed(fn: Any, repeats: int) -> float:
         fn()
@@ -462,10 +462,10 @@ def in_process(root: Path, rows: pd.DataFrame) -> tuple[dict[str, Any], Callable
         "sklearn_10k_ms": round(timed(lambda: model.predict_proba(X), BATCH_REPEATS) * 1000, 2),
         "sklearn_1row_us": round(timed(lambda: model.predict_proba(one), 50) * 1e6, 1),
     }
-    record = meta.get("onnx") or {}
-    if record.get("status") == "exported":
-        sess = session(registry.read_artifact(meta["version"], record["file"]))
-        feeds = onnx_feeds(X, list(types), record["input_dtype"])
+    record = meta.onnx
+    if record is not None and record.exported:
+        sess = session(registry.read_artifact(meta.version, record.file))
+        feeds = onnx_feeds(X, list(types), record.input_dtype)
         feeds1 = {k: v[:1] for k, v in feeds.items()}
         out["onnx_10k_ms"] = round(timed(lambda: sess.run(None, feeds), BATCH_REPEATS) * 1000, 2)
         out["onnx_1row_us"] = round(timed(lambda: sess.run(None, feeds1), 200) * 1e6, 1)
@@ -476,9 +476,11 @@ def in_process(root: Path, rows: pd.DataFrame) -> tuple[dict[str, Any], Callable
         return time.perf_counter() - started
 
     return {
-        "version": meta["version"],
-        "candidate": meta["model"]["candidate"],
-        "onnx": {k: record.get(k) for k in ("status", "input_dtype", "max_abs_diff", "reason")},
+        "version": meta.version,
+        "candidate": meta.model.candidate,
+        "onnx": {
+            k: getattr(record, k, None) for k in ("status", "input_dtype", "max_abs_diff", "reason")
+        },
         **out,
     }, predict_once
 
@@ -499,7 +501,7 @@ def bench_model(
     from mlcycle.model.registry import Registry
 
     meta = Registry(str(root)).champion()
-    features = [f["name"] for f in meta["schema"]["features"]]
+    features = meta.feature_schema.feature_names()
     data = pd.read_csv(next((root / "data" / "incoming").glob("*.csv")))
     rows = data[features].sample(BATCH_ROWS, replace=True, random_state=0).reset_index(drop=True)
     instance = json.loads(rows.iloc[:1].to_json(orient="records"))
@@ -536,7 +538,7 @@ def bench_model(
                 str(mlflow_env / "bin" / "python"),
                 "-c",
                 MLFLOW_SAVE,
-                str(root / "models" / "versions" / meta["version"] / "model.joblib"),
+                str(root / "models" / "versions" / meta.version / "model.joblib"),
                 str(model_dir),
             ],
             check=True,
