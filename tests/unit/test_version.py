@@ -67,3 +67,16 @@ def test_a_record_that_is_not_a_version_is_named(old_registry: Registry) -> None
     uri.write_text('{"version": "x"}')
     with pytest.raises(RegistryError, match=f"{uri}.* is not a model version's metadata"):
         old_registry.get(OLD_VERSION)
+
+
+def test_the_record_needs_only_the_core_dependencies() -> None:
+    """The pipeline image has no API extra: the record must not pull FastAPI in."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, mlcycle.model.version, mlcycle.model.registration; "
+        "print(sorted(m for m in ('fastapi', 'starlette', 'pandas') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
