@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import gc
 import logging
-import os
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -28,6 +27,7 @@ from mlcycle.api.requests import RequestError, problem, request_adapter
 from mlcycle.api.serving import Serving, resolve_serving
 from mlcycle.api.settings import ApiSettings, get_api_settings
 from mlcycle.model.registry import Registry
+from mlcycle.settings import get_platform
 
 log = logging.getLogger("mlcycle.api")
 PREDICT_PATH = "/v1/predict"
@@ -159,7 +159,7 @@ def create_app(
 ) -> FastAPI:
     """The API for the registry at `serving.root` (default: from settings and environment)."""
     settings = settings or get_api_settings()
-    serving = serving or resolve_serving(os.environ, settings.root)
+    serving = serving or resolve_serving(settings, get_platform())
     metrics = ApiMetrics()
     holder = ModelHolder(
         Registry(serving.root),
