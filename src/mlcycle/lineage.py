@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import platform
 import subprocess
 from importlib import metadata
@@ -46,7 +45,9 @@ def code_version() -> str:
 
 def git_commit() -> str:
     """The commit being run: $MLCYCLE_GIT_COMMIT (set in images and CI), else git, else ''."""
-    if commit := os.environ.get("MLCYCLE_GIT_COMMIT"):
+    from mlcycle.settings import get_settings
+
+    if commit := get_settings().git_commit:
         return commit
     try:
         out = subprocess.run(

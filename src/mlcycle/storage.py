@@ -58,12 +58,18 @@ def join(uri: str, *parts: str) -> str:
 GCS_REQUEST_TIMEOUT_SECONDS = 60.0
 
 
+def _emulated() -> bool:
+    from mlcycle.settings import get_platform  # here: only gs:// pays for pydantic-settings
+
+    return bool(get_platform().storage_emulator_host)
+
+
 def filesystem(uri: str) -> tuple[fsspec.AbstractFileSystem, str]:
     """The filesystem serving `uri` and the path within it."""
     options: dict[str, Any] = {}
     if uri.startswith("gs://"):
         options["requests_timeout"] = GCS_REQUEST_TIMEOUT_SECONDS
-    if uri.startswith("gs://") and os.environ.get("STORAGE_EMULATOR_HOST"):
+    if uri.startswith("gs://") and _emulated():
         # The GCS emulator takes no credentials; gcsfs reads the host from the environment.
         options["token"] = "anon"
     return url_to_fs(uri, **options)

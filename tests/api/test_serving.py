@@ -12,23 +12,32 @@ import httpx
 import pytest
 
 from mlcycle.api.serving import resolve_serving
+from mlcycle.settings import ApiSettings, Platform
 from support import free_port
 
 from .conftest import Trained, wait_until
 
 
 def test_explicit_options_win_then_vertex_then_cloud_run() -> None:
-    env = {"PORT": "9000", "AIP_HTTP_PORT": "9100", "AIP_STORAGE_URI": "gs://b/p"}
-    assert resolve_serving(env, "./.mlcycle", "/r", "127.0.0.1", 1234) == resolve_serving(
-        {}, "x", "/r", "127.0.0.1", 1234
+    # model_construct: exactly these values, nothing from this process's environment.
+    vertex_env = Platform.model_construct(port=9000, aip_http_port=9100, aip_storage_uri="gs://b/p")
+    cloud_run_env, local_env = Platform.model_construct(port=9000), Platform.model_construct()
+    settings = ApiSettings.model_construct(root="./.mlcycle")
+    other = ApiSettings.model_construct(root="x", host="10.0.0.1")
+    assert resolve_serving(settings, vertex_env, "/r", "127.0.0.1", 1234) == resolve_serving(
+        other, local_env, "/r", "127.0.0.1", 1234
     )
-    vertex = resolve_serving(env, "./.mlcycle")
+    vertex = resolve_serving(settings, vertex_env)
     assert (vertex.root, vertex.host, vertex.port) == ("gs://b/p", "0.0.0.0", 9100)
-    cloud_run = resolve_serving({"PORT": "9000"}, "./.mlcycle")
-    assert (cloud_run.root, cloud_run.host, cloud_run.port) == ("./.mlcycle", "0.0.0.0", 9000)
-    local = resolve_serving({}, "./.mlcycle")
+    cloud_run = resolve_serving(settings, cloud_run_env)
+    here = str(Path(".mlcycle").resolve())  # the root as it entered, normalised
+    assert (cloud_run.root, cloud_run.host, cloud_run.port) == (here, "0.0.0.0", 9000)
+    local = resolve_serving(settings, local_env)
     assert (local.host, local.port, local.health_route) == ("127.0.0.1", 8080, None)
-    routes = resolve_serving({"AIP_HEALTH_ROUTE": "health", "AIP_PREDICT_ROUTE": "/p"}, ".")
+    assert resolve_serving(other, cloud_run_env).host == "10.0.0.1"  # MLCYCLE_HOST
+    routes = resolve_serving(
+        settings, Platform.model_construct(aip_health_route="health", aip_predict_route="/p")
+    )
     assert (routes.health_route, routes.predict_route) == ("/health", "/p")
 
 
@@ -91,9 +100,9 @@ import sys
 import mlcycle.cli
 from mlcycle.api import create_app
 from mlcycle.api.serving import resolve_serving
-from mlcycle.api.settings import get_api_settings
+from mlcycle.settings import Platform, get_api_settings
 settings = get_api_settings()
-app = create_app(settings, resolve_serving({{}}, settings.root, {str(trained.root)!r}))
+app = create_app(settings, resolve_serving(settings, Platform(), {str(trained.root)!r}))
 assert app.state.holder.refresh().outcome == "loaded"
 print(sorted({{"pandas", "pyarrow", "sklearn", "scipy"}} & set(sys.modules)))
 """

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from mlcycle.settings import Platform
 from mlcycle.ui import create_app
 from mlcycle.ui.forms import build_groups, example_values, read_instance, to_value
 from mlcycle.ui.server import resolve_bind
@@ -67,10 +68,11 @@ def test_examples_fill_every_field_and_a_class_without_examples_fills_nothing() 
 
 
 def test_mlcycle_ui_binds_loopback_by_default_and_every_interface_on_cloud_run() -> None:
-    assert resolve_bind({}, None, None) == resolve_bind({}, "127.0.0.1", 8081)
-    on_cloud_run = resolve_bind({"PORT": "9000"}, None, None)
+    local, cloud_run = Platform.model_construct(), Platform.model_construct(port=9000)
+    assert resolve_bind(local, None, None) == resolve_bind(local, "127.0.0.1", 8081)
+    on_cloud_run = resolve_bind(cloud_run, None, None)
     assert (on_cloud_run.host, on_cloud_run.port) == ("0.0.0.0", 9000)
-    explicit = resolve_bind({"PORT": "9000"}, "127.0.0.1", 7000)
+    explicit = resolve_bind(cloud_run, "127.0.0.1", 7000)
     assert (explicit.host, explicit.port) == ("127.0.0.1", 7000)
 
 

@@ -54,7 +54,7 @@ def test_missing_config_file(tmp_path: Path) -> None:
 
 def test_settings_defaults_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MLCYCLE_ROOT", raising=False)
-    assert Settings().root == "./.mlcycle"
+    assert Settings().root == str(Path(".mlcycle").resolve())  # ./.mlcycle, normalised
     monkeypatch.setenv("MLCYCLE_ROOT", "gs://bucket/prefix")
     assert get_settings().root == "gs://bucket/prefix"
     assert get_settings(root="/elsewhere", config=None).root == "/elsewhere"

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import gc
 import logging
-import os
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -29,6 +28,7 @@ from mlcycle.api.serving import Serving, resolve_serving
 from mlcycle.api.settings import ApiSettings, get_api_settings
 from mlcycle.model.registry import Registry
 from mlcycle.model.version import FeatureSchema
+from mlcycle.settings import get_platform
 
 # The request schema /openapi.json shows before any model is loaded.
 NO_FEATURES = FeatureSchema(label="", classes=[], features=[])
@@ -161,7 +161,7 @@ def create_app(
 ) -> FastAPI:
     """The API for the registry at `serving.root` (default: from settings and environment)."""
     settings = settings or get_api_settings()
-    serving = serving or resolve_serving(os.environ, settings.root)
+    serving = serving or resolve_serving(settings, get_platform())
     metrics = ApiMetrics()
     holder = ModelHolder(
         Registry(serving.root),

@@ -7,8 +7,11 @@ so when either platform's port variable is set the default host becomes 0.0.0.0.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mlcycle.settings import ApiSettings, Platform
 
 DEFAULT_PORT = 8080
 LOCAL_HOST = "127.0.0.1"
@@ -30,24 +33,28 @@ def _route(value: str | None) -> str | None:
 
 
 def resolve_serving(
-    env: Mapping[str, str],
-    settings_root: str,
+    settings: ApiSettings,
+    platform: Platform,
     root: str | None = None,
     host: str | None = None,
     port: int | None = None,
 ) -> Serving:
-    """Explicit options win; then Vertex AI's variables, then Cloud Run's, then the defaults.
+    """Explicit options win; then Vertex AI's variables, then Cloud Run's, then the settings
+    (MLCYCLE_ROOT, MLCYCLE_HOST), then the defaults.
 
     AIP_STORAGE_URI is taken as the registry root: the model is still the one its champion
     pointer names, verified as always.
     """
-    platform_port = env.get("AIP_HTTP_PORT") or env.get("PORT")
+    from mlcycle import storage
+
+    platform_port = platform.aip_http_port or platform.port
     return Serving(
-        root=root or env.get("AIP_STORAGE_URI") or settings_root,
-        host=host or env.get("MLCYCLE_HOST") or ("0.0.0.0" if platform_port else LOCAL_HOST),
-        port=port or int(platform_port or DEFAULT_PORT),
-        health_route=_route(env.get("AIP_HEALTH_ROUTE")),
-        predict_route=_route(env.get("AIP_PREDICT_ROUTE")),
+        # --root and AIP_STORAGE_URI enter here; MLCYCLE_ROOT came in normalised.
+        root=storage.normalize(root or platform.aip_storage_uri or settings.root),
+        host=host or settings.host or ("0.0.0.0" if platform_port else LOCAL_HOST),
+        port=port or platform_port or DEFAULT_PORT,
+        health_route=_route(platform.aip_health_route),
+        predict_route=_route(platform.aip_predict_route),
     )
 
 

@@ -17,10 +17,9 @@ app = typer.Typer(help="Manage the data in ROOT/data/incoming/.", no_args_is_hel
 
 def _incoming(root: str | None) -> str:
     """The incoming folder of the root the options and environment name."""
-    from mlcycle import storage
     from mlcycle.data.incoming import incoming_uri
 
-    return incoming_uri(storage.normalize(get_settings(root=root).root))
+    return incoming_uri(get_settings(root=root).root)
 
 
 @app.command("add")
@@ -28,11 +27,10 @@ def data_add(
     file: Annotated[Path, typer.Argument(help="A .csv or .parquet file.")], root: RootOption = None
 ) -> None:
     """Copy a data file into the incoming folder; the next run (or `mlcycle watch`) trains on it."""
-    from mlcycle import storage
     from mlcycle.data.incoming import IncomingError, add_file
 
     try:
-        target = add_file(storage.normalize(get_settings(root=root).root), file)
+        target = add_file(get_settings(root=root).root, file)
     except IncomingError as exc:
         raise fail(str(exc)) from None
     console.print(f"added {file} as {target}")

@@ -119,7 +119,7 @@ def promote(
     """
     from mlcycle.model.registry import Registry
 
-    registry = Registry(get_settings(root=root).root)
+    registry = Registry.from_settings(get_settings(root=root))
     registry.model_bytes(version, registry.get(version))  # a corrupt model is never promoted
     pointer = registry.promote(version, ["promoted by hand (mlcycle promote)"])
     console.print(f"champion: [bold]{version}[/] (was {pointer['previous'] or '(none)'})")
@@ -146,7 +146,7 @@ def report(
     from mlcycle import storage
     from mlcycle.model.registry import REPORT_FILE, Registry, RegistryError
 
-    registry = Registry(get_settings(root=root).root)
+    registry = Registry.from_settings(get_settings(root=root))
     version = version or registry.champion_version()
     if version is None:
         raise fail("no champion yet: run `mlcycle run` or name a --version")

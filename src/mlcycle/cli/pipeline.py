@@ -92,7 +92,6 @@ def submit(
 
     Step artifacts go to ROOT/pipeline. An empty bucket first gets the config's default data.
     """
-    from mlcycle import storage
     from mlcycle.pipeline.launch import pipeline_arguments, seed_if_first_run
     from mlcycle.pipeline.vertex import VertexTarget, build_job, create_request, submit_job
 
@@ -101,9 +100,7 @@ def submit(
     settings = get_settings(root=root, config=config)
     dataset = dataset_config(settings.config)
     try:
-        target = VertexTarget(
-            project, region, storage.normalize(settings.root), image, service_account
-        )
+        target = VertexTarget(project, region, settings.root, image, service_account)
     except ValueError as exc:
         raise fail(str(exc)) from None
 
@@ -191,7 +188,6 @@ def settle(
 
     Exits 0 either way; --mark (and the line it prints) tell the two outcomes apart.
     """
-    from mlcycle import storage
     from mlcycle.trigger import settle as settle_upload
 
     bucket, _, name = upload.partition("://")[2].partition("/")
@@ -201,7 +197,7 @@ def settle(
     settings = get_settings(root=root)
     decision = settle_upload(
         upload,
-        storage.normalize(settings.root),
+        settings.root,
         seconds,
         event_type=event_type,
         generation=generation or None,

@@ -45,21 +45,20 @@ def serve(
     AIP_PREDICT_ROUTE and AIP_STORAGE_URI (taken as the registry root).
     """
     import logging
-    import os
 
     import uvicorn
     from pydantic import ValidationError
 
     from mlcycle.api import create_app
     from mlcycle.api.serving import guarded_protocol, resolve_serving
-    from mlcycle.api.settings import get_api_settings
+    from mlcycle.settings import get_api_settings, get_platform
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
     try:
-        settings = get_api_settings()
+        settings, platform = get_api_settings(), get_platform()
     except ValidationError as exc:
         raise fail("; ".join(e["msg"] for e in exc.errors()), 2) from None
-    serving = resolve_serving(os.environ, settings.root, root, host, port)
+    serving = resolve_serving(settings, platform, root, host, port)
     err.print(f"mlcycle API on http://{serving.host}:{serving.port}  (registry {serving.root})")
     uvicorn.run(
         create_app(settings, serving),
@@ -96,12 +95,10 @@ def ui(
     ] = None,
 ) -> None:
     """Serve the prediction web page (Flask on gunicorn); it calls the API over HTTP."""
-    import os
-
+    from mlcycle.settings import get_platform, get_ui_settings
     from mlcycle.ui.server import resolve_bind, run_ui
-    from mlcycle.ui.settings import get_ui_settings
 
-    bind = resolve_bind(os.environ, host, port)
+    bind = resolve_bind(get_platform(), host, port)
     shown = api_url or get_ui_settings().api_url
     err.print(f"mlcycle UI on http://{bind.host}:{bind.port}  (API {shown})")
     run_ui(bind, api_url)
@@ -121,7 +118,7 @@ def up(
 
     What `make run` does. Ctrl-C stops both.
     """
-    from mlcycle import stack, storage
+    from mlcycle import stack
     from mlcycle.model.registry import Registry
 
     busy = []
@@ -137,10 +134,11 @@ def up(
     if busy:  # before any training: say it now, not after minutes of pipeline
         raise fail("; ".join(busy))
     settings = get_settings(root=root, config=config)
-    root_uri = storage.normalize(settings.root)
-    if Registry(root_uri).champion_version() is None:
-        train(settings.model_copy(update={"root": root_uri}), dataset_config(settings.config))
-        if Registry(root_uri).champion_version() is None:
+    root_uri = settings.root
+    registry = Registry.from_settings(settings)
+    if registry.champion_version() is None:
+        train(settings, dataset_config(settings.config))
+        if registry.champion_version() is None:
             raise fail(
                 "no model passed the gate, so there is nothing to serve; see the reasons above"
             )
@@ -194,14 +192,12 @@ def watch(
 
     Files present at start count as seen. Ctrl-C stops it.
     """
-    from mlcycle import storage
     from mlcycle.pipeline.local import run_pipeline
     from mlcycle.watch import WatchEvent
     from mlcycle.watch import watch as watch_loop
 
     settings = get_settings(root=root, config=config)
     dataset = dataset_config(settings.config)
-    root_uri = storage.normalize(settings.root)
     styles = {"promoted": "bold green", "kept": "yellow", "rejected": "bold red", "failed": "red"}
 
     def on_event(event: WatchEvent) -> None:
@@ -213,9 +209,9 @@ def watch(
     interrupt_on_signals()
     try:
         watch_loop(
-            root_uri,
+            settings.root,
             lambda: run_pipeline(
-                root_uri, dataset, settings.pipeline_root, keep_runs=settings.keep_runs
+                settings.root, dataset, settings.pipeline_root, keep_runs=settings.keep_runs
             ),
             on_event,
             interval=interval,

@@ -85,7 +85,7 @@ def train(
         from mlcycle.data.quarantine import rejection_advice
         from mlcycle.model.registry import Registry
 
-        champion = Registry(settings.root).champion_version()
+        champion = Registry.from_settings(settings).champion_version()
         err.print(Text(rejection_advice(result.rejection, settings.root, champion)), soft_wrap=True)
         raise typer.Exit(EXIT_REJECTED)
     if not result.ok:

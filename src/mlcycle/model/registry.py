@@ -25,10 +25,13 @@ import secrets
 import socket
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlcycle import storage
 from mlcycle.model.version import ModelVersion
+
+if TYPE_CHECKING:
+    from mlcycle.settings import Settings
 
 MODEL_FILE = "model.joblib"
 METADATA_FILE = "metadata.json"
@@ -84,6 +87,11 @@ class Registry:
         self.root = storage.normalize(root)
         self.models = storage.join(self.root, "models")
         self.versions_uri = storage.join(self.models, "versions")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Registry:
+        """The registry under the settings' root (MLCYCLE_ROOT, or --root)."""
+        return cls(settings.root)
 
     def version_uri(self, version: str, name: str = "") -> str:
         uri = storage.join(self.versions_uri, version)

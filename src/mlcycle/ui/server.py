@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import secrets
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from mlcycle.ui.settings import DEFAULT_PORT
+from mlcycle.settings import Platform, UiSettings, get_platform, get_ui_settings
 
+DEFAULT_PORT = 8081
 LOCAL_HOST = "127.0.0.1"
 
 
@@ -21,13 +20,12 @@ class Bind:
     port: int
 
 
-def resolve_bind(env: Mapping[str, str], host: str | None, port: int | None) -> Bind:
+def resolve_bind(platform: Platform, host: str | None, port: int | None) -> Bind:
     """Explicit options win, then Cloud Run's PORT (which also means: listen on every
     interface), then 127.0.0.1:8081."""
-    platform_port = env.get("PORT")
     return Bind(
-        host=host or ("0.0.0.0" if platform_port else LOCAL_HOST),
-        port=port or int(platform_port or DEFAULT_PORT),
+        host=host or ("0.0.0.0" if platform.port else LOCAL_HOST),
+        port=port or platform.port or DEFAULT_PORT,
     )
 
 
@@ -46,18 +44,23 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         return create_app(self.app_config)  # in each worker, after the fork
 
 
+def app_config(settings: UiSettings, api_url: str | None = None) -> dict[str, Any]:
+    """What each worker's app gets on top of the settings it reads itself."""
+    config: dict[str, Any] = {}
+    if api_url:
+        config["API_URL"] = api_url
+    if settings.ui_secret_key is None:
+        # One key for all workers, or a CSRF token made by one would fail in another.
+        config["SECRET_KEY"] = secrets.token_hex(32)
+    return config
+
+
 def run_ui(bind: Bind, api_url: str | None = None, workers: int | None = None) -> None:
     """Serve until stopped. Workers: WEB_CONCURRENCY or 2, each with 4 threads (pages wait
     on the API, so threads are cheap concurrency)."""
-    app_config: dict[str, Any] = {}
-    if api_url:
-        app_config["API_URL"] = api_url
-    if not os.environ.get("MLCYCLE_UI_SECRET_KEY"):
-        # One key for all workers, or a CSRF token made by one would fail in another.
-        app_config["SECRET_KEY"] = secrets.token_hex(32)
     options = {
         "bind": f"[{bind.host}]:{bind.port}" if ":" in bind.host else f"{bind.host}:{bind.port}",
-        "workers": workers or int(os.environ.get("WEB_CONCURRENCY", "2")),
+        "workers": workers or get_platform().web_concurrency,
         "worker_class": "gthread",
         "threads": 4,
         "timeout": 60,
@@ -67,4 +70,4 @@ def run_ui(bind: Bind, api_url: str | None = None, workers: int | None = None) -
         # gunicorn >= 25 opens a control socket under $HOME by default: not wanted here.
         "control_socket_disable": True,
     }
-    _Gunicorn(options, app_config).run()
+    _Gunicorn(options, app_config(get_ui_settings(), api_url)).run()
