@@ -101,21 +101,21 @@ def test_the_register_step_that_loses_records_it_and_says_so(
     monkeypatch.setattr(steps, "_describe_model", lambda meta, *a: meta["model"].update(x=1))
     p = _step_inputs(tmp_path)
     summary = steps.register(
-        config.to_json(),
-        "{}",
-        registry.root,
-        "",
-        {"data_hash": "0" * 64},
-        p["model"],
-        "",
-        "",
-        p["evaluation"],
-        p["candidates"],
-        p["validation"],
-        p["changes"],
-        {},
-        str(tmp_path / "registration.json"),
-        str(tmp_path / "report.html"),
+        config_json=config.to_json(),
+        types_json="{}",
+        root=registry.root,
+        champion_version="",
+        lineage={"data_hash": "0" * 64},
+        model_path=p["model"],
+        cleaned_path="",
+        test_path="",
+        evaluation_path=p["evaluation"],
+        candidates_path=p["candidates"],
+        validation_path=p["validation"],
+        changes_path=p["changes"],
+        artifacts={},
+        registration_path=str(tmp_path / "registration.json"),
+        report_path=str(tmp_path / "report.html"),
     )
     assert summary["lost"] is True and summary["promoted"] is False
     assert summary["champion"] == other
