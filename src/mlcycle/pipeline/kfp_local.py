@@ -126,14 +126,20 @@ def install() -> None:
 
     from mlcycle.pipeline import kfp_patch
 
-    if task_executor.execute_single_task is not run_task:
-        _original["task"] = task_executor.execute_single_task
-    if task_dispatcher.run_single_task_implementation is not execute_task:
-        _original["execution"] = task_dispatcher.run_single_task_implementation
-    kfp_patch.replace(task_executor, "execute_single_task", run_task, EXPECTED_TASK)
-    kfp_patch.replace(
-        task_dispatcher, "run_single_task_implementation", execute_task, EXPECTED_EXECUTION
-    )
+    for module, name, wrapper, expected, key in (
+        (task_executor, "execute_single_task", run_task, EXPECTED_TASK, "task"),
+        (
+            task_dispatcher,
+            "run_single_task_implementation",
+            execute_task,
+            EXPECTED_EXECUTION,
+            "execution",
+        ),
+    ):
+        current = getattr(module, name)
+        kfp_patch.replace(module, name, wrapper, expected)  # raises if kfp changed it
+        if current is not wrapper:
+            _original[key] = current
 
 
 @contextlib.contextmanager
