@@ -18,7 +18,7 @@ dict of those, or a function called in the step's process.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from mlcycle.lineage import library_versions
@@ -61,7 +61,7 @@ class Step:
     cache: bool = True
     display_name: str = ""
     report: str | None = None  # the output a step writes before it rejects the data
-    shell_outputs: tuple[str, ...] = field(default=())  # written by the component, not the step
+    shell_outputs: tuple[str, ...] = ()  # written by the component, not the step
 
     @property
     def label(self) -> str:

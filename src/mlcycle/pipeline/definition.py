@@ -10,7 +10,7 @@ from kfp import dsl
 
 from mlcycle.config import Resources
 from mlcycle.pipeline import components
-from mlcycle.pipeline.contract import RUN_ID, STEPS, source_step
+from mlcycle.pipeline.contract import BY_NAME, RUN_ID, STEPS, source_step
 
 PIPELINE_NAME = "mlcycle-training"
 
@@ -58,9 +58,5 @@ def _value(source: str, parameters: dict[str, Any], tasks: dict[str, Any]) -> An
         return parameters[source]
     step, output = upstream
     # A step's string result is KFP's single "Output"; the contract names it for readers.
-    name = "Output" if output == _result_of(step) else output
+    name = "Output" if output == BY_NAME[step].result else output
     return tasks[step].outputs[name]
-
-
-def _result_of(step: str) -> str | None:
-    return next(s.result for s in STEPS if s.name == step)

@@ -72,35 +72,39 @@ class Recording:
     def failed_step(self) -> str | None:
         return next((s for s, state in self.steps.items() if state == "failed"), None)
 
-    def _set(self, step: str, state: str) -> None:
+    def set_state(self, step: str, state: str) -> None:
         self.steps[step] = state
         if self.on_step:
             self.on_step(step, state)
 
 
-_original: dict[str, Callable[..., Any]] = {}
+_original: dict[str, Callable[..., Any]] = {}  # "task", "execution": kfp's own functions
 _recording: Recording | None = None
-_executing: dict[str, bool] = {}  # the task under way -> whether it ran (False: a cache hit)
+_task: str | None = None  # the task being run, while it is
+_ran = False  # whether it was executed (False: answered from the cache)
 
 
 def run_task(**kwargs: Any) -> Any:
     """kfp.local's one-task run (cache lookup, retries), recorded."""
     from kfp.local import status
 
-    rec, task = _recording, kwargs["task_name"]
+    global _task, _ran
+    rec = _recording
     if rec is None:
         return _original["task"](**kwargs)
+    task = kwargs["task_name"]
     rec.run_dir = Path(kwargs["pipeline_root"]) / kwargs["pipeline_resource_name"]
-    _executing.clear()
-    _executing[task] = False
-    outputs, task_status = _original["task"](**kwargs)
-    ran = _executing.pop(task, False)
+    _task, _ran = task, False
+    try:
+        outputs, task_status = _original["task"](**kwargs)
+    finally:
+        _task, ran = None, _ran
     if task_status == status.Status.SUCCESS:
         rec.outputs[task] = outputs
         if not ran:
-            rec._set(task, "cached")
+            rec.set_state(task, "cached")
     elif not ran:
-        rec._set(task, "failed")
+        rec.set_state(task, "failed")
     return outputs, task_status
 
 
@@ -108,14 +112,14 @@ def execute_task(**kwargs: Any) -> Any:
     """kfp.local's execution of one task's container or subprocess, recorded."""
     from kfp.local import status
 
-    rec = _recording
-    task = next(iter(_executing), None)
+    global _ran
+    rec, task = _recording, _task
     if rec is None or task is None:
         return _original["execution"](**kwargs)
-    _executing[task] = True
-    rec._set(task, "running")
+    _ran = True
+    rec.set_state(task, "running")
     outputs, task_status = _original["execution"](**kwargs)
-    rec._set(task, "done" if task_status == status.Status.SUCCESS else "failed")
+    rec.set_state(task, "done" if task_status == status.Status.SUCCESS else "failed")
     return outputs, task_status
 
 
@@ -152,4 +156,3 @@ def recording(on_step: StepCallback | None = None) -> Iterator[Recording]:
         yield _recording
     finally:
         _recording = previous
-        _executing.clear()
