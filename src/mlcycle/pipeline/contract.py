@@ -52,6 +52,9 @@ Arg = str | Uri | Mapping[str, Any] | Callable[[], Any]
 
 @dataclass(frozen=True)
 class Step:
+    """One step: its component's interface (`inputs`, `outputs`, `result`) and wiring, and
+    the call of `function` (in `steps`) it makes."""
+
     name: str
     function: Callable[..., Any]
     inputs: Mapping[str, str]
