@@ -22,7 +22,15 @@ LIBRARIES = (
 
 
 # The code pipeline steps run: components import it, so KFP's cache key does not cover it.
-STEP_CODE = ("config.py", "storage.py", "lineage.py", "data", "model", "pipeline/steps.py")
+STEP_CODE = (
+    "config.py",
+    "storage.py",
+    "lineage.py",
+    "data",
+    "model",
+    "pipeline/steps.py",
+    "pipeline/contract.py",  # which step argument gets which input
+)
 
 
 def code_version() -> str:

@@ -52,7 +52,7 @@ def test_forest_export_agrees_off_the_test_split_too(trained: Trained) -> None:
 
 def test_categorical_features_are_not_exported_and_say_why(trained: Trained) -> None:
     test = load_test_split(trained.work)
-    model = joblib.load(trained.work / "model")
+    model = joblib.load(trained.work / "train" / "model")
     types = {c: "numeric" for c in test.columns if c != "diagnosis"}
     types["mean_radius"] = "categorical"
     exported = export_onnx(model, test, types)
@@ -66,7 +66,7 @@ def test_a_missing_converter_fails_the_export_instead_of_falling_back(
     """An image without skl2onnx once served every model it trained with scikit-learn, the
     version saying only "no ONNX graph matched": a broken install must stop the run."""
     test = load_test_split(trained.work)
-    model = joblib.load(trained.work / "model")
+    model = joblib.load(trained.work / "train" / "model")
     types = {c: "numeric" for c in test.columns if c != "diagnosis"}
     for name in [m for m in sys.modules if m == "skl2onnx" or m.startswith("skl2onnx.")]:
         monkeypatch.delitem(sys.modules, name)

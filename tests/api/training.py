@@ -41,4 +41,4 @@ def train_and_register(root: str, work: Path, config: DatasetConfig) -> dict[str
 
 
 def load_test_split(work: Path) -> pd.DataFrame:
-    return pd.read_parquet(work / "test")
+    return pd.read_parquet(work / "split" / "test_set")  # <work>/<step>/<output>

@@ -13,6 +13,7 @@ import yaml
 
 from mlcycle.config import load_config
 from mlcycle.model.registry import Registry
+from mlcycle.pipeline.inprocess import run_in_process
 from mlcycle.pipeline.local import STEPS, run_pipeline
 
 pytestmark = pytest.mark.slow
@@ -48,6 +49,34 @@ def test_first_run_trains_and_promotes_a_champion(trained_root: Path) -> None:
         "logistic_regression",
         "gradient_boosting",
     }
+
+
+def _recorded_lineage(root: Path, version: str) -> dict:
+    """A version's lineage as its metadata.json holds it."""
+    return json.loads((root / "models/versions" / version / "metadata.json").read_text())["lineage"]
+
+
+def test_in_process_runs_the_same_steps_and_records_the_same_lineage(
+    trained_root: Path, tmp_path: Path, config
+) -> None:
+    # The API and UI suites train through the in-process runner: its versions must say
+    # where they came from as a kfp.local run's do.
+    timings: dict[str, float] = {}
+    summary = run_in_process(str(tmp_path / "root"), config, tmp_path / "work", timings)
+    ours = _recorded_lineage(tmp_path / "root", summary["version"])
+    theirs = _recorded_lineage(trained_root, Registry(str(trained_root)).champion_version())
+    assert set(ours) == set(theirs)
+    assert {k: ours[k] for k in ("git_commit", "code_version", "libraries", "parameters")} == {
+        k: theirs[k] for k in ("git_commit", "code_version", "libraries", "parameters")
+    }
+    assert ours["pipeline_run"] == "in-process"
+    assert ours["snapshot_uri"] == str(tmp_path / "work/ingest/snapshot")
+    assert ours["data_hash"] == theirs["data_hash"]  # the same seeded data
+    # The same steps, in the same order, each writing to <run>/<step>/ as kfp.local does.
+    assert tuple(timings) == STEPS
+    (run_dir,) = (p for p in (trained_root / "pipeline").glob("mlcycle-training-*") if p.is_dir())
+    assert {p.name for p in run_dir.iterdir() if p.is_dir()} == set(STEPS)
+    assert {p.name for p in (tmp_path / "work").iterdir()} == set(STEPS)
 
 
 def test_rerun_is_cached_and_keeps_the_champion_new_data_is_not(champion_root, config, bc_frame):

@@ -71,8 +71,16 @@ def test_a_rejected_upload_leaves_incoming_and_the_next_run_validates(
 
     def run() -> str:
         snapshot, ingested, validated = (str(tmp_path / n) for n in ("s.pq", "i.json", "v.json"))
-        steps.ingest(config.to_json(), str(root), snapshot, ingested)
-        return steps.validate(config.to_json(), str(root), "", snapshot, ingested, validated)
+        cfg = config.to_json()
+        steps.ingest(config_json=cfg, root=str(root), snapshot_path=snapshot, report_path=ingested)
+        return steps.validate(
+            config_json=cfg,
+            root=str(root),
+            champion_version="",
+            snapshot_path=snapshot,
+            ingest_report_path=ingested,
+            report_path=validated,
+        )
 
     with pytest.raises(DataRejected) as rejected:
         run()

@@ -1,5 +1,7 @@
-"""The training pipeline: KFP v2 components, their wiring, and how to run them.
+"""The training pipeline: its steps declared once, their KFP v2 components and wiring, and
+how to run them.
 
-`steps` holds the plain functions the components call (no KFP import, so each component's
-process pays only for what its step needs); `components` and `definition` need KFP.
+`steps` holds the plain functions the components call and `contract` declares each step's
+inputs and outputs (neither imports KFP, so each component's process pays only for what its
+step needs); `components` and `definition` need KFP.
 """

@@ -1,4 +1,10 @@
-"""KFP v2 components: each is a thin shell over one function in `mlcycle.pipeline.steps`.
+"""KFP v2 components: each is a thin shell over one step declared in `contract.STEPS`.
+
+A component's signature is its KFP interface, which KFP reads from this source (and ships to
+the step's process), so it is written here; tests/unit/test_contract.py checks it against
+the declaration. The body hands its arguments to `contract.call`, which calls the step
+function with the keywords the declaration maps them to; only what is KFP's own (metrics
+for its UI, an artifact's metadata) is done here.
 
 No `from __future__ import annotations` here: KFP reads the real type annotations.
 
@@ -38,11 +44,11 @@ def ingest(
     report: Output[Artifact],
 ) -> str:
     """Read every file under <root>/data/incoming into one Parquet snapshot; returns its hash."""
-    from mlcycle.pipeline import lifeline, steps
+    from mlcycle.pipeline import contract, lifeline
 
     lifeline.hold()
 
-    return steps.ingest(config, root, snapshot.path, report.path)
+    return contract.call("ingest", locals())
 
 
 @_component
@@ -56,13 +62,11 @@ def validate(
     report: Output[Artifact],
 ) -> str:
     """Check the snapshot against the config and the champion's schema; returns feature types."""
-    from mlcycle.pipeline import lifeline, steps
+    from mlcycle.pipeline import contract, lifeline
 
     lifeline.hold()
 
-    return steps.validate(
-        config, root, champion_version, snapshot.path, ingest_report.path, report.path
-    )
+    return contract.call("validate", locals())
 
 
 @_component
@@ -75,11 +79,11 @@ def clean(
     changes: Output[Artifact],
 ):
     """Keep the model's columns, coerce types, drop unlabelled and duplicate rows."""
-    from mlcycle.pipeline import lifeline, steps
+    from mlcycle.pipeline import contract, lifeline
 
     lifeline.hold()
 
-    steps.clean(config, feature_types, snapshot.path, cleaned.path, changes.path)
+    contract.call("clean", locals())
 
 
 @_component
@@ -91,11 +95,11 @@ def split(
     test_set: Output[Dataset],
 ):
     """Stratified, seeded train/test split."""
-    from mlcycle.pipeline import lifeline, steps
+    from mlcycle.pipeline import contract, lifeline
 
     lifeline.hold()
 
-    steps.split(config, cleaned.path, train_set.path, test_set.path)
+    contract.call("split", locals())
 
 
 @_component
@@ -108,11 +112,11 @@ def train(
     candidates: Output[Artifact],
 ) -> str:
     """Tune every candidate by cross-validation on the training split; keep the best."""
-    from mlcycle.pipeline import lifeline, steps
+    from mlcycle.pipeline import contract, lifeline
 
     lifeline.hold()
 
-    chosen = steps.train(config, feature_types, train_set.path, model.path, candidates.path)
+    chosen = contract.call("train", locals())
     model.metadata["candidate"] = chosen
     return chosen
 
@@ -136,21 +140,11 @@ def evaluate(
     import json
     from pathlib import Path
 
-    from mlcycle.pipeline import lifeline, steps
+    from mlcycle.pipeline import contract, lifeline
 
     lifeline.hold()
 
-    result = steps.evaluate(
-        config,
-        feature_types,
-        root,
-        champion_version,
-        model.path,
-        test_set.path,
-        evaluation.path,
-        roc_curve.path,
-        confusion_matrix.path,
-    )
+    result = contract.call("evaluate", locals())
     for name, value in result["metrics"].items():
         metrics.log_metric(name, value)
     classification.log_confusion_matrix(result["classes"], result["confusion"])
@@ -185,34 +179,8 @@ def register(
     report: Output[HTML],
 ) -> str:
     """Gate the challenger; register it (ONNX export, HTML report) either way; switch champion."""
-    from mlcycle.lineage import library_versions
-    from mlcycle.pipeline import lifeline, steps
+    from mlcycle.pipeline import contract, lifeline
 
     lifeline.hold()
 
-    lineage = {
-        "data_hash": data_hash,
-        "snapshot_uri": snapshot.uri,
-        "pipeline_run": run_id,
-        "git_commit": git_commit,
-        "code_version": code_version,
-        "libraries": library_versions(),
-    }
-    result = steps.register(
-        config,
-        feature_types,
-        root,
-        champion_version,
-        lineage,
-        model.path,
-        cleaned.path,
-        test_set.path,
-        evaluation.path,
-        candidates.path,
-        validation_report.path,
-        changes.path,
-        {"roc_curve.png": roc_curve.path, "confusion_matrix.png": confusion_matrix.path},
-        registration.path,
-        report.path,
-    )
-    return result["version"]
+    return contract.call("register", locals())["version"]

@@ -2,6 +2,8 @@
 
 What the pipeline does, minus its orchestration: the floor a pipeline run is measured
 against (bench/pipeline.py), and a quick way for tests to train and register real models.
+The steps, their wiring and the run's parameters are the pipeline's own (`contract.STEPS`,
+`launch.pipeline_arguments`); artifacts land where kfp.local puts them: `<work>/<step>/<output>`.
 """
 
 from __future__ import annotations
@@ -11,26 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from mlcycle.config import DatasetConfig
-from mlcycle.model.registry import Registry
-from mlcycle.pipeline import steps
-from mlcycle.pipeline.launch import seed_if_first_run
+from mlcycle.pipeline import contract
+from mlcycle.pipeline.launch import pipeline_arguments, seed_if_first_run
 
-ARTIFACTS = (
-    "snapshot",
-    "ingest_report",
-    "validation_report",
-    "cleaned",
-    "changes",
-    "train",
-    "test",
-    "model",
-    "candidates",
-    "evaluation",
-    "roc",
-    "confusion",
-    "registration",
-    "report",
-)
+RUN_NAME = "in-process"
 
 
 def run_in_process(
@@ -41,63 +27,26 @@ def run_in_process(
     Seeds the config's default data into an empty root, as a pipeline run does. Returns the
     registration summary; per-step wall seconds go into `timings` when given.
     """
-    work.mkdir(parents=True, exist_ok=True)
-    p = {name: str(work / name) for name in ARTIFACTS}
     seed_if_first_run(root, config)
-    champion = Registry(root).champion_version() or ""
-    cfg = config.to_json()
+    parameters = pipeline_arguments(root, config)
     clock = timings if timings is not None else {}
-
-    def timed(name: str, fn: Any, *args: Any) -> Any:
+    produced: dict[str, Any] = {}  # "<step>.<output>" -> a path or a step's string result
+    out: Any = None
+    for step in contract.STEPS:
+        values = {name: _value(src, parameters, produced) for name, src in step.inputs.items()}
+        folder = work / step.name
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in step.outputs:
+            values[name] = produced[f"{step.name}.{name}"] = str(folder / name)
         started = time.perf_counter()
-        out = fn(*args)
-        clock[name] = round(time.perf_counter() - started, 3)
-        return out
+        out = contract.call(step.name, values)
+        clock[step.name] = round(time.perf_counter() - started, 3)
+        if step.result:
+            produced[f"{step.name}.{step.result}"] = out
+    return out  # the register step's summary
 
-    data_hash = timed("ingest", steps.ingest, cfg, root, p["snapshot"], p["ingest_report"])
-    types = timed(
-        "validate",
-        steps.validate,
-        cfg,
-        root,
-        champion,
-        p["snapshot"],
-        p["ingest_report"],
-        p["validation_report"],
-    )
-    timed("clean", steps.clean, cfg, types, p["snapshot"], p["cleaned"], p["changes"])
-    timed("split", steps.split, cfg, p["cleaned"], p["train"], p["test"])
-    timed("train", steps.train, cfg, types, p["train"], p["model"], p["candidates"])
-    timed(
-        "evaluate",
-        steps.evaluate,
-        cfg,
-        types,
-        root,
-        champion,
-        p["model"],
-        p["test"],
-        p["evaluation"],
-        p["roc"],
-        p["confusion"],
-    )
-    lineage = {"data_hash": data_hash, "snapshot_uri": p["snapshot"], "pipeline_run": "in-process"}
-    return timed(
-        "register",
-        steps.register,
-        cfg,
-        types,
-        root,
-        champion,
-        lineage,
-        p["model"],
-        p["cleaned"],
-        p["test"],
-        p["evaluation"],
-        p["candidates"],
-        p["validation_report"],
-        p["changes"],
-        {"roc_curve.png": p["roc"], "confusion_matrix.png": p["confusion"]},
-        p["registration"],
-        p["report"],
-    )
+
+def _value(source: str, parameters: dict[str, str], produced: dict[str, Any]) -> Any:
+    if source == contract.RUN_ID:
+        return RUN_NAME
+    return produced[source] if contract.source_step(source) else parameters[source]

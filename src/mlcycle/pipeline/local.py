@@ -9,14 +9,12 @@ for progress display and a `RunResult` to summarise.
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import logging
 import os
-import re
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,22 +22,15 @@ from typing import Any
 from mlcycle import storage
 from mlcycle.config import DatasetConfig
 from mlcycle.data.report import DataReport
+from mlcycle.pipeline import contract, kfp_local
 from mlcycle.pipeline.definition import PIPELINE_NAME
 from mlcycle.pipeline.launch import pipeline_arguments, seed_if_first_run
 
-STEPS = ("ingest", "validate", "clean", "split", "train", "evaluate", "register")
+STEPS = contract.NAMES
 # Reports a step writes before it rejects data; the CLI prints the failing one.
-REPORTS = {"ingest": "report", "validate": "report"}
+REPORTS = {step.name: step.report for step in contract.STEPS if step.report}
 
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_EVENTS = (
-    (re.compile(r"Executing task '([\w-]+)'"), "running"),
-    (re.compile(r"Task '([\w-]+)' finished with status SUCCESS"), "done"),
-    (re.compile(r"Task '([\w-]+)' finished with status FAILURE"), "failed"),
-    (re.compile(r"Task ([\w-]+) cache hit"), "cached"),
-)
-
-StepCallback = Callable[[str, str], None]
+StepCallback = kfp_local.StepCallback
 # Forwarded into step containers when set: how a step reaches a GCS emulator.
 FORWARDED_ENV = ("STORAGE_EMULATOR_HOST",)
 
@@ -70,53 +61,21 @@ class RunResult:
     seeded: str | None = None
 
 
-class _LineSink(io.TextIOBase):
-    """A stdout stand-in: every line goes to the log file and through the event parser."""
-
-    def __init__(self, log: io.TextIOBase, on_line: Callable[[str], None]) -> None:
-        self._log, self._on_line, self._buf = log, on_line, ""
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, text: str) -> int:
-        self._log.write(text)
-        self._buf += text
-        *lines, self._buf = self._buf.split("\n")
-        for line in lines:
-            self._on_line(_ANSI.sub("", line))
-        return len(text)
-
-    def flush(self) -> None:
-        self._log.flush()
-
-
-class _LogHandler(logging.Handler):
-    def __init__(self, sink: _LineSink) -> None:
-        super().__init__(logging.INFO)
-        self._sink = sink
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self._sink.write(self.format(record) + "\n")
-
-
 @contextlib.contextmanager
-def _captured(log_path: Path, on_line: Callable[[str], None]) -> Iterator[None]:
+def _captured(log_path: Path) -> Iterator[None]:
     """Route kfp.local's prints and logs (and its task processes' output) to the log."""
     with log_path.open("w", encoding="utf-8") as log:
-        sink = _LineSink(log, on_line)
         root = logging.getLogger()
-        handler, level = _LogHandler(sink), root.level
+        handler, level = logging.StreamHandler(log), root.level
         root.addHandler(handler)
         root.setLevel(logging.INFO)
         try:
-            with contextlib.redirect_stdout(sink), warnings.catch_warnings():
+            with contextlib.redirect_stdout(log), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 yield
         finally:
             root.removeHandler(handler)
             root.setLevel(level)
-            sink.flush()
 
 
 def pipeline_root_for(root: str, override: str | None = None) -> Path:
@@ -181,52 +140,37 @@ def run_pipeline(
     seeded = seed_if_first_run(root, config)
     arguments = pipeline_arguments(root, config)
 
-    steps: dict[str, str] = {}
-
-    def on_line(line: str) -> None:
-        for pattern, status in _EVENTS:
-            if m := pattern.search(line):
-                steps[m.group(1)] = status
-                if on_step:
-                    on_step(m.group(1), status)
-
-    before = {p.name for p in local_root.iterdir()}
     log_path = local_root / f"{PIPELINE_NAME}-{time.strftime('%Y%m%d-%H%M%S')}.log"
     started = time.perf_counter()
     kfp.local.init(
         runner=_runner(containers, root),
         pipeline_root=str(local_root),
         enable_caching=True,
-        raise_on_error=False,
+        raise_on_error=False,  # a failed step is recorded, and its report read, below
     )
-    with _captured(log_path, on_line):
-        task = build_pipeline(image=containers.image if containers else None)(**arguments)
+    with _captured(log_path), kfp_local.recording(on_step) as run:
+        build_pipeline(image=containers.image if containers else None)(**arguments)
     seconds = time.perf_counter() - started
     prune_runs(local_root, keep_runs, Registry(root))
-    new_dirs = sorted(
-        p
-        for p in local_root.iterdir()
-        if p.is_dir() and p.name not in before and p.name.startswith(PIPELINE_NAME)
-    )
-    run_dir = new_dirs[-1] if new_dirs else None
     # Judged by what the run wrote: a step's status can say SUCCESS for a container that
     # failed (kfp.local's DockerRunner loses exit codes of containers removed on exit).
-    registration = Path(task.outputs["Output"].path) if task.outputs else None
+    registration = run.output_path("register", "registration")
     result = RunResult(
         ok=registration is not None and registration.is_file(),
-        run_dir=str(run_dir) if run_dir else None,
+        run_dir=str(run.run_dir) if run.run_dir else None,
         log_path=str(log_path),
         seconds=seconds,
-        steps=steps,
+        steps=dict(run.steps),
         seeded=seeded,
     )
     if result.ok:
         result.registration = json.loads(registration.read_text())
         return result
-    result.failed_step = next((s for s, status in steps.items() if status == "failed"), None)
+    result.failed_step = run.failed_step
     report_name = REPORTS.get(result.failed_step or "")
-    if run_dir and report_name:
-        report_path = run_dir / result.failed_step / report_name
+    step_dir = run.step_dir(result.failed_step) if result.failed_step else None
+    if step_dir and report_name:
+        report_path = step_dir / report_name
         if report_path.exists():
             result.rejection = DataReport.from_dict(json.loads(report_path.read_text()))
     return result

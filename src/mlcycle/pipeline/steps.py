@@ -32,7 +32,7 @@ def _champion_schema(root: str, champion_version: str) -> dict[str, Any] | None:
     return Registry(root).get(champion_version).feature_schema.to_json()
 
 
-def ingest(config_json: str, root: str, snapshot_path: str, report_path: str) -> str:
+def ingest(*, config_json: str, root: str, snapshot_path: str, report_path: str) -> str:
     """Read every incoming file into one Parquet snapshot; returns its content hash."""
     from mlcycle.data.incoming import incoming_uri
     from mlcycle.data.ingest import content_hash
@@ -56,6 +56,7 @@ def ingest(config_json: str, root: str, snapshot_path: str, report_path: str) ->
 
 
 def validate(
+    *,
     config_json: str,
     root: str,
     champion_version: str,
@@ -93,7 +94,7 @@ def validate(
 
 
 def clean(
-    config_json: str, types_json: str, snapshot_path: str, cleaned_path: str, changes_path: str
+    *, config_json: str, types_json: str, snapshot_path: str, cleaned_path: str, changes_path: str
 ) -> None:
     import pandas as pd
 
@@ -105,7 +106,9 @@ def clean(
     _write_json(changes_path, changes)
 
 
-def split(config_json: str, cleaned_path: str, train_path: str, test_path: str) -> dict[str, int]:
+def split(
+    *, config_json: str, cleaned_path: str, train_path: str, test_path: str
+) -> dict[str, int]:
     import pandas as pd
 
     from mlcycle.data.split import split_data
@@ -117,7 +120,7 @@ def split(config_json: str, cleaned_path: str, train_path: str, test_path: str) 
 
 
 def train(
-    config_json: str, types_json: str, train_path: str, model_path: str, candidates_path: str
+    *, config_json: str, types_json: str, train_path: str, model_path: str, candidates_path: str
 ) -> str:
     """Tune every candidate by CV; save the best. Returns the chosen candidate's name."""
     import joblib
@@ -137,6 +140,7 @@ def train(
 
 
 def evaluate(
+    *,
     config_json: str,
     types_json: str,
     root: str,
@@ -180,6 +184,7 @@ def evaluate(
 
 
 def register(
+    *,
     config_json: str,
     types_json: str,
     root: str,
