@@ -117,6 +117,18 @@ else
   "${compose[@]}" pull --quiet
 fi
 
+# `mlcycle ...` on the VM: the pipeline image's CLI with the stack's settings (the bucket as
+# root, the VM's account), e.g. `mlcycle run`, `mlcycle submit ...`, `mlcycle models`.
+cat >/usr/local/bin/mlcycle <<EOF
+#!/bin/sh
+# Written by mlcycle's startup script: the CLI of the pipeline image, run by compose.
+[ "\$(id -u)" = 0 ] || exec sudo "\$0" "\$@"
+cd $MLCYCLE_HOME || exit 1
+if [ -t 0 ]; then tty=""; else tty=-T; fi
+exec ${compose[*]} run --rm \$tty pipeline "\$@"
+EOF
+chmod 755 /usr/local/bin/mlcycle
+
 say "Starting the stack: train (one-shot pipeline run on $MLCYCLE_ROOT), then the API and the UI"
 "${compose[@]}" up --detach --no-build
 api=http://127.0.0.1:$MLCYCLE_API_PORT
@@ -133,5 +145,6 @@ cat <<EOF
 mlcycle is up on this VM: API $api (docs: $api/docs), UI http://127.0.0.1:$MLCYCLE_UI_PORT,
 data and models in $MLCYCLE_ROOT. From your machine, through IAP:
   gcloud compute ssh $(hostname) --zone ${zone##*/} --tunnel-through-iap -- -N -L 8081:127.0.0.1:$MLCYCLE_UI_PORT -L 8080:127.0.0.1:$MLCYCLE_API_PORT
-then open http://127.0.0.1:8081. Here: cd $MLCYCLE_HOME && sudo docker-compose ps
+then open http://127.0.0.1:8081. On the VM: mlcycle models, mlcycle run, ...;
+cd $MLCYCLE_HOME && sudo docker-compose ps (or logs -f api)
 EOF

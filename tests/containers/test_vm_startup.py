@@ -6,7 +6,8 @@ as the Docker socket and the host's network (on the VM the script runs on the ho
 really installs docker.io and docker-compose from Debian's packages through apt, takes the
 images the tier built (MLCYCLE_IMAGES=localhost, its documented switch) instead of pulling
 them from Artifact Registry, and brings up docker-compose.yml with deploy/gcp/vm-compose.yml;
-then the API and the UI must answer a prediction on the ports it was given.
+then the API and the UI must answer a prediction on the ports it was given, and the
+`mlcycle` command it installs must list the champion the stack trained.
 
 What differs from the VM: the bucket is a folder in the compose project's named volume
 (MLCYCLE_ROOT=/data/vm, not the volume's root /data, so that the override visibly decides
@@ -86,7 +87,11 @@ def vm(images: dict[str, str], figures) -> Iterator[dict[str, str]]:
         "MLCYCLE_UI_PORT": str(ui_port),
     }
     startup = "bash /src/deploy/gcp/vm-startup.sh"
-    script = f"{NO_SERVICES} && {startup} && dpkg-query -W docker.io docker-compose"
+    # Then, as a user on the VM would: the `mlcycle` the script installs, and what apt put in.
+    script = (
+        f"{NO_SERVICES} && {startup} && echo '== models' && mlcycle models"
+        " && dpkg-query -W docker.io docker-compose"
+    )
     stop = threading.Event()
     checker = threading.Thread(target=run_health_checks, args=(project, stop), daemon=True)
     checker.start()
@@ -130,6 +135,9 @@ def test_the_stack_trains_into_the_root_the_vm_override_names(vm: dict) -> None:
     assert len(api) == 1, api
     champion = podman("exec", api[0], "cat", f"{ROOT}/models/champion.json").stdout
     assert ready["model_version"] in champion
+    # `mlcycle models` on the VM reads the same registry.
+    models = vm["output"].split("== models", 1)[1]
+    assert ready["model_version"] in models
 
 
 def test_the_api_and_the_ui_answer_a_prediction(vm: dict) -> None:
