@@ -147,12 +147,13 @@ fi
 # The startup script and the compose files it runs travel in the VM's metadata: the VM
 # needs no checkout. The startup script reads the mlcycle-* keys.
 settings="enable-oslogin=TRUE,mlcycle-root=gs://$BUCKET/$PREFIX,mlcycle-images=$IMAGES"
-settings+=",mlcycle-image-tag=$TAG,mlcycle-public=$public"
+settings+=",mlcycle-image-tag=$TAG"
 files="startup-script=$HERE/vm-startup.sh,mlcycle-compose=$REPO/docker-compose.yml"
 files+=",mlcycle-compose-vm=$HERE/vm-compose.yml,mlcycle-compose-public=$HERE/vm-public.yml"
 
 say "VM $NAME in $ZONE ($MACHINE_TYPE, ${DISK_SIZE} GB, Debian 12), images :$TAG"
 if exists gcloud compute instances describe "$NAME" --project "$PROJECT" --zone "$ZONE"; then
+  # Public or not stays as created: it decided the VM's address.
   run gcloud compute instances add-metadata "$NAME" --project "$PROJECT" --zone "$ZONE" \
     --metadata "$settings" --metadata-from-file "$files"
   echo "$NAME exists: its settings are updated; they apply at its next boot:" \
@@ -166,7 +167,7 @@ else
     --subnet "$SUBNET" "${address[@]}" --tags "$tags" \
     --service-account "$PIPELINE_SA" --scopes cloud-platform \
     --shielded-secure-boot --shielded-vtpm --shielded-integrity-monitoring \
-    --metadata "$settings" --metadata-from-file "$files"
+    --metadata "$settings,mlcycle-public=$public" --metadata-from-file "$files"
 fi
 
 ssh="gcloud compute ssh $NAME --project $PROJECT --zone $ZONE --tunnel-through-iap"

@@ -533,6 +533,32 @@ def test_vm_prints_the_iap_tunnel_to_the_compose_ports_and_how_to_delete_it(
     assert delete[4] == "mlcycle-vm" and flag(delete, "--zone") == ZONE
 
 
+def test_vm_run_again_creates_nothing_and_updates_the_vm_s_settings(tmp_path: Path) -> None:
+    """A real (not dry) run where every resource exists already: a `gcloud` that finds
+    everything, records each call, and knows one image tag."""
+    bin_dir, calls = tmp_path / "bin", tmp_path / "gcloud-calls"
+    bin_dir.mkdir()
+    fake = bin_dir / "gcloud"
+    fake.write_text(
+        f"#!/bin/bash\nprintf '%q ' \"$@\" >> {calls}; echo >> {calls}\n"
+        '[[ "$*" == "artifacts docker images list"* ]] && echo "abc1234"\nexit 0\n'
+    )
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    out = subprocess.run(
+        ["bash", str(VM), PROJECT, ZONE], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    cmds = [shlex.split(line) for line in calls.read_text().splitlines()]
+    assert not [c for c in cmds if "create" in c[:5]]
+    (update,) = find(
+        [["gcloud", *c] for c in cmds], "gcloud", "compute", "instances", "add-metadata"
+    )
+    assert metadata(update)["mlcycle-image-tag"] == "abc1234"
+    assert "mlcycle-public" not in metadata(update)  # decided with the VM's address
+    assert "exists" in out.stdout
+
+
 @pytest.mark.parametrize(
     "args",
     [
