@@ -36,7 +36,7 @@ if [[ -d /run/systemd/system ]]; then
 fi
 for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
 docker info >/dev/null || { echo "the Docker engine does not answer" >&2; exit 1; }
-# Debian 12's docker-compose is Compose 1.29; newer Debians' is Compose 2 (`docker compose`).
+# Debian 12's docker-compose is Compose 1.29; Compose 2 (`docker compose`) is used if present.
 if docker compose version >/dev/null 2>&1; then
   compose=(docker compose)
 else
