@@ -98,7 +98,7 @@ def vm(images: dict[str, str], figures) -> Iterator[dict[str, str]]:
     started = time.perf_counter()
     try:
         out = subprocess.run(
-            ["podman", "run", "--rm", "--network", "host",
+            ["podman", "run", "--rm", "--name", f"{project}-script", "--network", "host",
              "-v", f"{socket}:/var/run/docker.sock", "-v", f"{REPO}:/src:ro",
              *(f"--env={k}={v}" for k, v in settings.items()),
              BASE_IMAGE, "bash", "-c", script],
@@ -115,11 +115,13 @@ def vm(images: dict[str, str], figures) -> Iterator[dict[str, str]]:
     finally:
         stop.set()
         checker.join(timeout=30)
+        podman("rm", "--force", "--time", "0", f"{project}-script", check=False)  # on a timeout
         remove_project(project)
 
 
 def test_the_script_installs_docker_and_compose_from_debian_s_packages(vm: dict) -> None:
-    installed = dict(line.split("\t") for line in vm["output"].splitlines() if "\t" in line)
+    # dpkg-query's last two lines: "PACKAGE<tab>VERSION".
+    installed = dict(line.split("\t") for line in vm["output"].splitlines()[-2:])
     assert set(installed) == {"docker.io", "docker-compose"}
     assert "+deb12" in installed["docker.io"], installed  # Debian 12's build, not upstream's
     assert installed["docker-compose"].startswith("1.29"), installed
