@@ -1,4 +1,4 @@
-"""deploy/gcp/bootstrap.sh and deploy/cloudrun/deploy.sh, through their dry runs.
+"""deploy/gcp/bootstrap.sh, deploy/gcp/vm.sh and deploy/cloudrun/deploy.sh, through their dry runs.
 
 A dry run prints each gcloud command it would run, one shell-quoted line each; these tests
 read those commands back. Where the Google Cloud CLI is installed, each distinct command (and
@@ -25,8 +25,11 @@ from cloudbuild_rules import build_values, substitute
 REPO = Path(__file__).resolve().parents[2]
 BOOTSTRAP = REPO / "deploy" / "gcp" / "bootstrap.sh"
 DEPLOY = REPO / "deploy" / "cloudrun" / "deploy.sh"
+VM = REPO / "deploy" / "gcp" / "vm.sh"
+VM_STARTUP = REPO / "deploy" / "gcp" / "vm-startup.sh"
 SHELLCHECK = Path(sys.executable).with_name("shellcheck")
 PROJECT, REGION = "acme-ml", "europe-west1"
+ZONE = f"{REGION}-b"
 GITHUB = "https://github.com/acme/mlcycle.git"
 
 
@@ -60,6 +63,12 @@ def commands(out: subprocess.CompletedProcess) -> list[list[str]]:
     return [shlex.split(line) for line in lines if line.startswith("gcloud ")]
 
 
+def hints(out: subprocess.CompletedProcess) -> list[list[str]]:
+    """The gcloud commands a script prints for its user to run (indented, in its summary)."""
+    lines = out.stdout.splitlines()
+    return [shlex.split(line) for line in lines if line.startswith("  gcloud ")]
+
+
 def flag(cmd: list[str], name: str) -> str:
     return cmd[cmd.index(name) + 1]
 
@@ -89,7 +98,9 @@ def grants(cmds: list[list[str]], member: str) -> set[tuple[str, str]]:
 
 
 @pytest.mark.parametrize(
-    "script", [BOOTSTRAP, DEPLOY, *sorted((REPO / "scripts").glob("*.sh"))], ids=lambda p: p.name
+    "script",
+    [*sorted((REPO / "deploy").rglob("*.sh")), *sorted((REPO / "scripts").glob("*.sh"))],
+    ids=lambda p: p.name,
 )
 def test_shellcheck_passes(script: Path) -> None:
     out = subprocess.run(
@@ -99,6 +110,11 @@ def test_shellcheck_passes(script: Path) -> None:
         timeout=60,
     )
     assert out.returncode == 0, out.stdout
+
+
+def test_shellcheck_covers_the_deploy_scripts() -> None:
+    checked = {p.name for p in (REPO / "deploy").rglob("*.sh")}
+    assert {"bootstrap.sh", "deploy.sh", "vm.sh", "vm-startup.sh"} <= checked
 
 
 def test_shellcheck_does_flag_a_bad_script(tmp_path: Path) -> None:
@@ -342,6 +358,223 @@ def test_deploy_refuses_incomplete_arguments(tmp_path: Path, args: list[str]) ->
     assert not calls.exists()
 
 
+# -- vm.sh: the working VM -------------------------------------------------------------------
+
+
+def vm_dry_run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    env, calls = gcloud_trap(tmp_path)
+    out = dry_run(VM, PROJECT, ZONE, *args, env=env)
+    assert not calls.exists(), f"a dry run called gcloud: {calls.read_text()}"
+    return out
+
+
+@pytest.fixture(scope="module")
+def vm(tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedProcess:
+    return vm_dry_run(tmp_path_factory.mktemp("vm"))
+
+
+@pytest.fixture(scope="module")
+def public_vm(tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedProcess:
+    return vm_dry_run(tmp_path_factory.mktemp("vm-public"), "--public")
+
+
+def instance(out: subprocess.CompletedProcess) -> list[str]:
+    (create,) = find(commands(out), "gcloud", "compute", "instances", "create")
+    return create
+
+
+def metadata(create: list[str]) -> dict[str, str]:
+    """The VM's metadata: key -> value, or -> the file its value is read from."""
+    pairs = [
+        *flag(create, "--metadata").split(","),
+        *flag(create, "--metadata-from-file").split(","),
+    ]
+    return dict(pair.split("=", 1) for pair in pairs)
+
+
+def firewall_rules(out: subprocess.CompletedProcess) -> dict[str, list[str]]:
+    rules = find(commands(out), "gcloud", "compute", "firewall-rules", "create")
+    return {rule[4]: rule for rule in rules}
+
+
+def test_the_vm_is_small_debian_12_and_runs_as_the_pipeline_account(
+    vm: subprocess.CompletedProcess, bootstrap: list[list[str]]
+) -> None:
+    create = instance(vm)
+    assert create[4] == "mlcycle-vm" and flag(create, "--zone") == ZONE
+    assert flag(create, "--machine-type") == "e2-standard-2"
+    assert flag(create, "--boot-disk-size") == "30GB"
+    # Debian 12: the OS whose docker.io and docker-compose the container tier installs.
+    assert flag(create, "--image-family") == "debian-12"
+    assert flag(create, "--image-project") == "debian-cloud"
+    assert flag(create, "--service-account") == sa("pipeline")
+    assert ["gcloud", "iam", "service-accounts", "create", "mlcycle-pipeline"] in [
+        c[:5] for c in bootstrap
+    ]
+    # The account's roles limit it; the scope only lets it use them.
+    assert flag(create, "--scopes") == "cloud-platform"
+    assert "--shielded-secure-boot" in create
+
+
+def test_the_vm_s_metadata_carries_every_setting_the_startup_script_reads(
+    vm: subprocess.CompletedProcess,
+) -> None:
+    meta = metadata(instance(vm))
+    assert Path(meta["startup-script"]) == VM_STARTUP
+    assert Path(meta["mlcycle-compose"]) == REPO / "docker-compose.yml"
+    assert Path(meta["mlcycle-compose-vm"]) == REPO / "deploy" / "gcp" / "vm-compose.yml"
+    assert Path(meta["mlcycle-compose-public"]) == REPO / "deploy" / "gcp" / "vm-public.yml"
+    startup = VM_STARTUP.read_text()
+    read = set(re.findall(r"^setting \w+ (mlcycle-[\w-]+)", startup, re.M))
+    read |= set(re.findall(r"^\s*fetch (mlcycle-[\w-]+)", startup, re.M))
+    assert read == {key for key in meta if key.startswith("mlcycle-")}
+    assert meta["mlcycle-root"] == f"gs://{PROJECT}-mlcycle/mlcycle"  # bootstrap's bucket
+    assert meta["mlcycle-public"] == "false"
+    assert meta["enable-oslogin"] == "TRUE"
+
+
+def test_the_vm_pulls_from_where_main_s_build_pushes(vm: subprocess.CompletedProcess) -> None:
+    config = yaml.safe_load((REPO / "deploy" / "cloudbuild" / "main.yaml").read_text())
+    subs = build_values(
+        config, {"_REGION": REGION}, {"PROJECT_ID": PROJECT, "SHORT_SHA": "abc1234"}
+    )
+    (push,) = [step for step in config["steps"] if step.get("id") == "push"]
+    env = dict(substitute(e, subs).split("=", 1) for e in push["env"])
+    assert metadata(instance(vm))["mlcycle-images"] == env["REPO"]
+    # No --tag: the newest mlcycle-ui image's tag (main pushes the three with one tag).
+    (lookup,) = find(commands(vm), "gcloud", "artifacts", "docker", "images", "list")
+    assert lookup[5] == f"{env['REPO']}/mlcycle-ui"
+    assert "--include-tags" in lookup
+
+
+def test_only_iap_reaches_the_vm_and_it_has_no_external_address(
+    vm: subprocess.CompletedProcess,
+) -> None:
+    create = instance(vm)
+    assert "--no-address" in create
+    rules = firewall_rules(vm)
+    assert list(rules) == ["mlcycle-allow-iap-ssh"]
+    ssh = rules["mlcycle-allow-iap-ssh"]
+    assert flag(ssh, "--rules") == "tcp:22"
+    assert flag(ssh, "--source-ranges") == "35.235.240.0/20"  # IAP's TCP forwarding
+    assert flag(ssh, "--target-tags") in flag(create, "--tags").split(",")
+    assert not [c for c in commands(vm) if "0.0.0.0/0" in c]
+    # Out (Debian's packages) through Cloud NAT; Google's APIs by Private Google Access.
+    (subnet,) = find(commands(vm), "gcloud", "compute", "networks", "subnets", "create")
+    assert "--enable-private-ip-google-access" in subnet
+    assert flag(create, "--subnet") == subnet[5]
+    assert find(commands(vm), "gcloud", "compute", "routers", "nats", "create")
+
+
+def test_public_opens_exactly_the_ports_vm_public_yml_publishes(
+    public_vm: subprocess.CompletedProcess,
+) -> None:
+    create = instance(public_vm)
+    assert "--no-address" not in create
+    assert metadata(create)["mlcycle-public"] == "true"
+    rules = firewall_rules(public_vm)
+    assert set(rules) == {"mlcycle-allow-iap-ssh", "mlcycle-allow-public-web"}
+    assert flag(rules["mlcycle-allow-iap-ssh"], "--source-ranges") == "35.235.240.0/20"
+    web = rules["mlcycle-allow-public-web"]
+    public = yaml.safe_load((REPO / "deploy" / "gcp" / "vm-public.yml").read_text())
+    published = {
+        port.split(":")[0] for service in public["services"].values() for port in service["ports"]
+    }
+    assert set(flag(web, "--rules").split(",")) == {f"tcp:{port}" for port in published}
+    assert flag(web, "--target-tags") in flag(create, "--tags").split(",")
+    assert flag(rules["mlcycle-allow-iap-ssh"], "--target-tags") in flag(create, "--tags")
+
+
+def test_the_vm_adds_only_pull_bucket_check_and_act_as_itself_to_the_pipeline_account(
+    vm: subprocess.CompletedProcess,
+) -> None:
+    assert grants(commands(vm), sa("pipeline")) == {
+        ("artifacts repositories add-iam-policy-binding mlcycle", "roles/artifactregistry.reader"),
+        (
+            f"storage buckets add-iam-policy-binding gs://{PROJECT}-mlcycle",
+            "roles/storage.legacyBucketReader",
+        ),
+        (
+            f"iam service-accounts add-iam-policy-binding {sa('pipeline')}",
+            "roles/iam.serviceAccountUser",
+        ),
+    }
+
+
+def test_vm_options_are_honoured(tmp_path: Path) -> None:
+    out = vm_dry_run(
+        tmp_path, "--name", "lab", "--machine-type", "e2-standard-4", "--disk-size", "50",
+        "--tag", "abc1234",
+    )  # fmt: skip
+    create = instance(out)
+    assert create[4] == "lab"
+    assert flag(create, "--machine-type") == "e2-standard-4"
+    assert flag(create, "--boot-disk-size") == "50GB"
+    assert metadata(create)["mlcycle-image-tag"] == "abc1234"
+    assert not find(commands(out), "gcloud", "artifacts", "docker")  # no lookup of a tag
+    (delete,) = find(hints(out), "gcloud", "compute", "instances", "delete")
+    assert delete[4] == "lab"
+
+
+def test_vm_prints_the_iap_tunnel_to_the_compose_ports_and_how_to_delete_it(
+    vm: subprocess.CompletedProcess,
+) -> None:
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]
+    ports = {  # "127.0.0.1:${MLCYCLE_UI_PORT:-8081}:8080" -> 8081
+        name: re.search(r":-(\d+)\}", compose[name]["ports"][0]).group(1) for name in ("api", "ui")
+    }
+    tunnels = [c for c in find(hints(vm), "gcloud", "compute", "ssh") if "-L" in c]
+    (tunnel,) = tunnels
+    assert tunnel[3] == "mlcycle-vm" and "--tunnel-through-iap" in tunnel
+    assert flag(tunnel, "--zone") == ZONE
+    forwards = {tunnel[i + 1] for i, word in enumerate(tunnel) if word == "-L"}
+    assert forwards == {f"{p}:127.0.0.1:{p}" for p in ports.values()}
+    (delete,) = find(hints(vm), "gcloud", "compute", "instances", "delete")
+    assert delete[4] == "mlcycle-vm" and flag(delete, "--zone") == ZONE
+
+
+def test_vm_run_again_creates_nothing_and_updates_the_vm_s_settings(tmp_path: Path) -> None:
+    """A real (not dry) run where every resource exists already: a `gcloud` that finds
+    everything, records each call, and knows one image tag."""
+    bin_dir, calls = tmp_path / "bin", tmp_path / "gcloud-calls"
+    bin_dir.mkdir()
+    fake = bin_dir / "gcloud"
+    fake.write_text(
+        f"#!/bin/bash\nprintf '%q ' \"$@\" >> {calls}; echo >> {calls}\n"
+        '[[ "$*" == "artifacts docker images list"* ]] && echo "abc1234"\nexit 0\n'
+    )
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    out = subprocess.run(
+        ["bash", str(VM), PROJECT, ZONE], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    cmds = [shlex.split(line) for line in calls.read_text().splitlines()]
+    assert not [c for c in cmds if "create" in c[:5]]
+    (update,) = find(
+        [["gcloud", *c] for c in cmds], "gcloud", "compute", "instances", "add-metadata"
+    )
+    assert metadata(update)["mlcycle-image-tag"] == "abc1234"
+    assert "mlcycle-public" not in metadata(update)  # decided with the VM's address
+    assert "exists" in out.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [PROJECT],  # no zone
+        [PROJECT, REGION],  # a region is not a zone
+        [PROJECT, ZONE, "--disk-size", "big"],
+        [PROJECT, ZONE, "--name"],  # no value
+        [PROJECT, ZONE, "--force"],
+    ],
+)
+def test_vm_refuses_bad_usage(tmp_path: Path, args: list[str]) -> None:
+    env, calls = gcloud_trap(tmp_path)
+    assert dry_run(VM, *args, env=env, check=False).returncode == 2
+    assert not calls.exists()
+
+
 # -- the real gcloud parses every command (where it is installed) --------------------------
 
 
@@ -389,7 +622,11 @@ def test_the_cloud_build_steps_gcloud_commands_are_found() -> None:
 
 @pytest.mark.skipif(shutil.which("gcloud") is None, reason="the Google Cloud CLI is not installed")
 def test_gcloud_accepts_every_command(
-    bootstrap: list[list[str]], services: dict, tmp_path: Path
+    bootstrap: list[list[str]],
+    services: dict,
+    vm: subprocess.CompletedProcess,
+    public_vm: subprocess.CompletedProcess,
+    tmp_path: Path,
 ) -> None:
     """gcloud parses its arguments before it looks for an account: with no account at all,
     a command it accepts fails with 'no active account' (exit 1), one it rejects with a usage
@@ -416,6 +653,8 @@ def test_gcloud_accepts_every_command(
 
     with ThreadPoolExecutor(max_workers=3) as pool:
         every = [*bootstrap, *services.values(), *cloudbuild_gcloud_commands()]
+        # vm.sh's commands, and those it prints for its user (the tunnel, the clean-up).
+        every += [*commands(vm), *commands(public_vm), *hints(vm), *hints(public_vm)]
         results = list(pool.map(parse, _shapes(every)))
     rejected = [
         f"{cmd}\n  -> exit {rc}: {err.strip()[:300]}"
@@ -423,4 +662,4 @@ def test_gcloud_accepts_every_command(
         if rc != 1 or "do not currently have an active account" not in err
     ]
     assert not rejected, "\n".join(rejected)
-    assert len(results) >= 15
+    assert len(results) >= 35
