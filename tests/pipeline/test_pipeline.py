@@ -14,6 +14,7 @@ import yaml
 from mlcycle.config import load_config
 from mlcycle.model.registry import Registry
 from mlcycle.pipeline.local import STEPS, run_pipeline
+from support import roc_auc_on
 
 pytestmark = pytest.mark.slow
 
@@ -235,10 +236,10 @@ def test_multiclass_categorical_missing_values_through_config_alone(tmp_path: Pa
     assert champion["evaluation"]["classes"] == ["I", "II", "III"]
 
 
-def test_copying_a_trained_root_keeps_a_working_registry(champion_root: Path) -> None:
+def test_copying_a_trained_root_keeps_a_working_registry(champion_root: Path, bc_frame) -> None:
     # Guards the fixtures above: a copied root is a self-contained registry.
     meta = Registry(str(champion_root)).champion()
-    assert Registry(str(champion_root)).load_model(meta["version"]) is not None
+    assert roc_auc_on(Registry(str(champion_root)).load_model(meta["version"]), bc_frame) > 0.99
     assert json.loads((champion_root / "models/champion.json").read_text())["version"]
     shutil.rmtree(champion_root / "models")
     assert Registry(str(champion_root)).champion() is None
