@@ -10,7 +10,9 @@ import time
 from pathlib import Path
 from xml.etree import ElementTree
 
-from .conftest import ADMIN_TOKEN, LiveServer
+from support import LiveServer
+
+from .conftest import ADMIN_TOKEN
 
 # 413 is this API's documented answer to too many instances; schemathesis does not expect it.
 # The predict route also takes CSV and Arrow bodies, whose content JSON Schema cannot describe

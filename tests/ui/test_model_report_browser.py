@@ -30,8 +30,8 @@ TEXT_BOXES = """table => {
 }"""
 
 
-def test_metric_values_sit_under_their_own_headers(page: Any, trained_root: Path) -> None:
-    registry = Registry(str(trained_root))
+def test_metric_values_sit_under_their_own_headers(page: Any, served_root: Path) -> None:
+    registry = Registry(str(served_root))
     meta = registry.get(registry.champion_version()) | {"champion_at_evaluation": CHAMPION}
     page.set_content(render_report(meta, {}))
     table = page.locator("h2:has-text('Test metrics') + p + table")
