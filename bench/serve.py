@@ -465,7 +465,7 @@ def in_process(root: Path, rows: pd.DataFrame) -> tuple[dict[str, Any], Callable
     record = meta.get("onnx") or {}
     if record.get("status") == "exported":
         sess = session(registry.read_artifact(meta["version"], record["file"]))
-        feeds = onnx_feeds(X, list(types), record["input_dtype"])
+        feeds = onnx_feeds(X, record)
         feeds1 = {k: v[:1] for k, v in feeds.items()}
         out["onnx_10k_ms"] = round(timed(lambda: sess.run(None, feeds), BATCH_REPEATS) * 1000, 2)
         out["onnx_1row_us"] = round(timed(lambda: sess.run(None, feeds1), 200) * 1e6, 1)

@@ -49,18 +49,35 @@ def session(onnx_bytes: bytes) -> Any:
     return ort.InferenceSession(onnx_bytes, options, providers=["CPUExecutionProvider"])
 
 
+def text_values(values: np.ndarray, fill: list[str]) -> np.ndarray:
+    """Categorical values as the ONNX graph takes them: text, with missing ones (None, NaN)
+    filled by what training's imputer writes, as `prepare_features` and the fitted pipeline
+    would. (n, k) objects in, (n, k) str objects out."""
+    out = np.empty(values.shape, dtype=object)
+    for j, default in enumerate(fill):
+        out[:, j] = [default if v is None or v != v else str(v) for v in values[:, j]]
+    return out
+
+
 class OnnxPredictor:
     backend = "onnxruntime"
 
     def __init__(self, onnx_bytes: bytes, record: dict[str, Any]) -> None:
         self._session = session(onnx_bytes)
         self._dtype = np.dtype(record["input_dtype"])
-        self._input = record["input"]
+        # Versions exported before categorical support have one numeric input, `input`.
+        self._input = record["input"] if record.get("numeric_features", True) else None
+        self._text_input = record.get("text_input")
+        self._fill = [record["text_fill"][name] for name in record.get("text_features", [])]
         self.classes = list(record["classes"])
 
     def predict_proba(self, batch: FeatureBatch) -> np.ndarray:
-        values = batch.numeric.astype(self._dtype, copy=False)
-        return self._session.run(["probabilities"], {self._input: values})[0]
+        feeds = {}
+        if self._input:
+            feeds[self._input] = batch.numeric.astype(self._dtype, copy=False)
+        if self._text_input:
+            feeds[self._text_input] = text_values(batch.categorical, self._fill)
+        return self._session.run(["probabilities"], feeds)[0]
 
 
 class SklearnPredictor:
