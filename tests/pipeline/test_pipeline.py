@@ -243,3 +243,17 @@ def test_copying_a_trained_root_keeps_a_working_registry(champion_root: Path, bc
     assert json.loads((champion_root / "models/champion.json").read_text())["version"]
     shutil.rmtree(champion_root / "models")
     assert Registry(str(champion_root)).champion() is None
+
+
+def test_steps_started_cold_train_the_same_champion_as_warm_ones(
+    trained_root: Path, config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MLCYCLE_WARM_STEPS=0 starts every step through kfp's own shell script; forking them
+    from the warm process (the default, which built trained_root) changes nothing they make."""
+    monkeypatch.setenv("MLCYCLE_WARM_STEPS", "0")
+    result = run_pipeline(str(tmp_path / "root"), config)
+    assert result.ok, Path(result.log_path).read_text()[-2000:]
+    cold, warm = Registry(str(tmp_path / "root")).champion(), Registry(str(trained_root)).champion()
+    assert cold["metrics"] == warm["metrics"]
+    assert cold["schema"] == warm["schema"]
+    assert cold["model"]["candidate"] == warm["model"]["candidate"]
