@@ -3,10 +3,15 @@
     .venv/bin/python bench/pipeline.py [--scale 10000,100000,1000000]
 
 Writes bench/results/pipeline.json. Side by side in one run:
-- cold: the kfp.local pipeline on the default data in a fresh root (every step a process);
+- cold: the kfp.local pipeline on the default data in a fresh root (every step a process,
+  forked from the warm process: pipeline/warm.py);
+- cold, steps started cold: the same with MLCYCLE_WARM_STEPS=0 (kfp's own `sh -c` per step);
 - after promotion: the rerun that follows (the champion changed, so validate/evaluate rerun);
 - cached: the rerun after that (every cacheable step from the cache);
-- floor: the same step functions called one after another in one fresh process.
+- floor: the same step functions called one after another in one fresh process;
+- new data to a served champion: with `mlcycle serve` and `mlcycle watch` running (default
+  intervals) on a champion of the default data, the seconds from `mlcycle data add` of a
+  better file (a second site's cases) to the API answering with the version it trained.
 Then the in-process steps on synthetic data (30 numeric features, two classes) at each scale:
 wall time per stage and the process's peak RSS.
 """
@@ -65,6 +70,9 @@ def child_scale(rows: int, root: str) -> None:
             "drop_columns": [],
             "seed_data": None,
             "cv_folds": 3,
+            "validation": load_config(CONFIG).validation.model_copy(
+                update={"non_negative": False}  # make_classification's features go below 0
+            ),
         }
     )
     candidates = [
@@ -98,7 +106,7 @@ def _child(*args: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _pipeline(root: str, pipeline_root: str) -> dict:
+def _pipeline(root: str, pipeline_root: str, **env: str) -> dict:
     code = (
         "import json,time,sys\n"
         "t=time.perf_counter()\n"
@@ -109,9 +117,99 @@ def _pipeline(root: str, pipeline_root: str) -> dict:
         "print(json.dumps({'seconds': round(time.perf_counter()-t, 3), 'steps': r.steps}))\n"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+        env={**os.environ, **env},
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _mlcycle(*args: str, stdout: object = subprocess.DEVNULL) -> subprocess.Popen:
+    return subprocess.Popen(
+        [str(Path(sys.executable).with_name("mlcycle")), *args],
+        cwd=REPO,
+        stdout=stdout,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+
+
+def _served_version(url: str) -> str | None:
+    import httpx
+
+    try:
+        answer = httpx.get(f"{url}/v1/model", timeout=1)
+    except httpx.HTTPError:
+        return None
+    return answer.json()["version"] if answer.status_code == 200 else None
+
+
+def new_data_to_served(tmp: str) -> dict:
+    """Seconds from `mlcycle data add` of a better file to the API serving what it trained."""
+    import signal
+    import socket
+
+    from mlcycle.data.seed import breast_cancer_frame
+
+    # The champion: the default data (a first run seeds it). The better file: the same cases
+    # from a second site whose scanner reads 15% larger, which the champion has not learnt
+    # (its ROC AUC on the next run's test split drops from 0.995 to 0.988; the challenger's
+    # is 0.996 here). Validation lets it in, warning of the ranges it extends.
+    frame = breast_cancer_frame()
+    more = frame.assign(id=frame["id"] + 10_000_000)
+    features = frame.columns.drop(["id", "diagnosis"])
+    more[features] = frame[features] * 1.15
+    (Path(tmp) / "second_site.csv").write_text(more.to_csv(index=False))
+    root = f"{tmp}/root"
+    if _mlcycle("run", "--root", root).wait() != 0:
+        raise RuntimeError("the first mlcycle run failed")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    version = None
+    watch_log = Path(tmp) / "watch.log"
+    servers = [
+        _mlcycle("serve", "--root", root, "--host", "127.0.0.1", "--port", str(port)),
+        _mlcycle("watch", "--root", root, stdout=watch_log.open("w")),
+    ]
+    try:
+        deadline = time.monotonic() + 60
+        while (champion := _served_version(url)) is None:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the API did not serve the first champion")
+            time.sleep(0.1)
+        time.sleep(3)  # the watcher has looked at the folder once: the next file is new
+        started = time.perf_counter()
+        if _mlcycle("data", "add", f"{tmp}/second_site.csv", "--root", root).wait() != 0:
+            raise RuntimeError("mlcycle data add failed")
+        added = time.perf_counter() - started
+        served = None
+        while time.perf_counter() - started < 120:
+            if (version := _served_version(url)) not in (None, champion):
+                served = round(time.perf_counter() - started, 2)
+                break
+            time.sleep(0.05)
+    finally:
+        for server in servers:
+            os.killpg(server.pid, signal.SIGINT)
+            server.wait(30)
+    from mlcycle.model.registry import Registry
+
+    return {
+        "first_champion": champion,
+        "served_version": version if served else None,
+        "champion_in_the_registry": Registry(root).champion_version(),
+        "seconds_from_data_add_to_served": served,
+        "data_add_seconds": round(added, 2),
+        "intervals": "mlcycle watch --interval 2 (settle 2), API poll 2 s: the defaults",
+        "target_seconds_max": 20.0,
+        **({} if served else {"watch_output": watch_log.read_text()[-3000:]}),
+    }
 
 
 def main() -> None:
@@ -129,19 +227,25 @@ def main() -> None:
     }
     with tempfile.TemporaryDirectory() as tmp:
         root, proot = f"{tmp}/root", f"{tmp}/pipeline"
+        cold_steps = _pipeline(f"{tmp}/root-cold", f"{tmp}/pipeline-cold", MLCYCLE_WARM_STEPS="0")
         cold = _pipeline(root, proot)
         promoted = _pipeline(root, proot)
         cached = _pipeline(root, proot)
         floor = _child("--child", "floor", f"{tmp}/floor")
     results["pipeline"] = {
         "cold": cold,
+        "cold_steps_started_cold": cold_steps,
         "after_promotion": promoted,
         "cached": cached,
         "floor_in_process": floor,
         "cold_over_floor": round(cold["seconds"] / floor["seconds"], 2),
-        "targets": {"cold_over_floor_max": 3.0, "cached_seconds_max": 2.0},
+        "cold_steps_started_cold_over_floor": round(cold_steps["seconds"] / floor["seconds"], 2),
+        "targets": {"cold_over_floor_max": 2.0, "cached_seconds_max": 2.0},
     }
     print(json.dumps(results["pipeline"], indent=2), flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        results["new_data_to_served"] = new_data_to_served(tmp)
+    print(json.dumps(results["new_data_to_served"], indent=2), flush=True)
     scale = []
     for rows in (int(r) for r in args.scale.split(",")):
         with tempfile.TemporaryDirectory() as tmp:

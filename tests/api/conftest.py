@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,14 +11,13 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from mlcycle.api import create_app
 from mlcycle.api.serving import Serving
 from mlcycle.api.settings import ApiSettings
 from mlcycle.model.registry import Registry
-from support import free_port
+from support import LiveServer
 
 from .training import fast_config, train_and_register
 
@@ -87,38 +85,6 @@ def serving_for(root: Path, **changes: Any) -> Serving:
 def client(root: Path) -> Iterator[TestClient]:
     with TestClient(create_app(api_settings(), serving_for(root))) as c:
         yield c
-
-
-class LiveServer:
-    """uvicorn in a thread on 127.0.0.1: real HTTP, real concurrency."""
-
-    def __init__(self, app: Any, **options: Any) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=self.port,
-            log_level="warning",
-            access_log=False,
-            lifespan="on",
-            **options,
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("server did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
 
 
 @pytest.fixture

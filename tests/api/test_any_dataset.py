@@ -1,5 +1,5 @@
 """Nothing in the API is specific to the breast-cancer data: a three-class problem with a text
-feature is served from its own schema (by scikit-learn: text inputs are not exported)."""
+feature is served from its own schema, through onnxruntime, as scikit-learn would answer."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from mlcycle.api import create_app
 from mlcycle.api.app import FrontDoor
 from mlcycle.config import DatasetConfig
 from mlcycle.data.incoming import incoming_uri
+from mlcycle.model.candidates import prepare_features
 from mlcycle.model.registry import Registry
 
 from .conftest import api_settings, serving_for
@@ -55,7 +56,7 @@ def test_three_classes_and_a_text_feature(tmp_path: Path) -> None:
         assert schema["classes"] == ["alpha", "beta", "gamma"]
         colour = next(f for f in schema["features"] if f["name"] == "colour")
         assert colour["type"] == "categorical" and colour["categories"] == ["blue", "green", "red"]
-        assert client.get("/v1/model").json()["serving"]["backend"] == "scikit-learn"
+        assert client.get("/v1/model").json()["serving"]["backend"] == "onnxruntime"
         instances = [
             {"x": 4.2, "y": -4.1, "colour": "red"},
             {"x": 0.1, "y": 0.2, "colour": "green"},
@@ -66,6 +67,14 @@ def test_three_classes_and_a_text_feature(tmp_path: Path) -> None:
         assert response.status_code == 200, response.text
         labels = [p["label"] for p in response.json()["predictions"]]
         assert labels[:2] == ["gamma", "alpha"]
+        # The missing and the unseen colour too: what the trained scikit-learn model says.
+        model = Registry(root).load_model(summary["version"])
+        types = {"x": "numeric", "y": "numeric", "colour": "categorical"}
+        expected = model.predict_proba(prepare_features(pd.DataFrame(instances), types))
+        got = [
+            [p["probabilities"][c] for c in model.classes_] for p in response.json()["predictions"]
+        ]
+        assert np.abs(np.array(got) - expected).max() <= 1e-5
         bad = client.post("/v1/predict", json={"instances": [{"x": 1, "y": 2, "colour": 3}]})
         assert bad.status_code == 422
         assert (bad.json()["errors"][0]["instance"], bad.json()["errors"][0]["field"]) == (

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import joblib
 import numpy as np
@@ -13,9 +14,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from mlcycle.api import create_app
-from mlcycle.model.candidates import prepare_features
+from mlcycle.api.requests import to_batch
+from mlcycle.config import Candidate
+from mlcycle.model import export
+from mlcycle.model.candidates import build_pipeline, prepare_features
 from mlcycle.model.export import TOLERANCE, export_onnx, onnx_feeds
-from mlcycle.model.predict import session
+from mlcycle.model.predict import OnnxPredictor, SklearnPredictor, session
 from mlcycle.model.registry import Registry
 
 from .conftest import Trained, api_settings, serving_for
@@ -44,20 +48,91 @@ def test_forest_export_agrees_off_the_test_split_too(trained: Trained) -> None:
     jittered *= rng.uniform(0.9, 1.1, size=jittered.shape)
     exported = export_onnx(model, test, types)
     assert exported.record["status"] == "exported", exported.record
-    got = session(exported.onnx).run(
-        ["probabilities"], onnx_feeds(jittered, list(types), exported.record["input_dtype"])
-    )[0]
+    got = session(exported.onnx).run(["probabilities"], onnx_feeds(jittered, exported.record))[0]
     assert np.abs(got - model.predict_proba(jittered)).max() <= TOLERANCE
 
 
-def test_categorical_features_are_not_exported_and_say_why(trained: Trained) -> None:
+def mixed_frame(rows: int = 400) -> pd.DataFrame:
+    """Three classes, numbers and text, missing values in both, and column names ONNX names
+    cannot hold (as in scikit-learn's wine data)."""
+    rng = np.random.default_rng(3)
+    kind = rng.choice(["alpha", "beta", "gamma"], rows)
+    shift = pd.Series(kind).map({"alpha": 0.0, "beta": 1.5, "gamma": 3.0}).to_numpy()
+    frame = pd.DataFrame(
+        {
+            "od280/od315 ratio": rng.normal(shift, 1.0),
+            "size (mm)": rng.normal(-shift, 1.0),
+            "colour": np.where(kind == "gamma", "red", rng.choice(["green", "blue"], rows)),
+            "site": rng.choice(["north", "south", "east"], rows),
+            "kind": kind,
+        }
+    )
+    frame.loc[frame.index[::6], "od280/od315 ratio"] = np.nan
+    frame.loc[frame.index[::5], "colour"] = np.nan
+    return frame
+
+
+MIXED_TYPES = {
+    "od280/od315 ratio": "numeric",
+    "size (mm)": "numeric",
+    "colour": "categorical",
+    "site": "categorical",
+}
+ESTIMATORS = ["logistic_regression", "random_forest", "hist_gradient_boosting"]
+
+
+def fitted(estimator: str, frame: pd.DataFrame, types: dict[str, str], label: str) -> Any:
+    candidate = Candidate(name=estimator, estimator=estimator, params={}, grid={})
+    return build_pipeline(candidate, types, seed=0).fit(
+        prepare_features(frame, types), frame[label]
+    )
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS)
+def test_every_candidate_exports_with_text_features_missing_values_and_odd_names(
+    estimator: str,
+) -> None:
+    frame = mixed_frame()
+    train, test = frame.iloc[:300], frame.iloc[300:]
+    model = fitted(estimator, train, MIXED_TYPES, "kind")
+    exported = export_onnx(model, test, MIXED_TYPES)
+    record = exported.record
+    assert record["status"] == "exported", record
+    assert record["text_features"] == ["colour", "site"]
+    assert record["rows_with_missing_values_checked"] == 20
+    # The server's side of the graph: its own imputation of text, then onnxruntime. Rows with
+    # every kind of gap (None, NaN, unseen text) must get what scikit-learn gives them.
+    rows = [
+        {"od280/od315 ratio": None, "size (mm)": 1.0, "colour": None, "site": "north"},
+        {"od280/od315 ratio": 2.5, "size (mm)": None, "colour": "red", "site": None},
+        {"od280/od315 ratio": 0.1, "size (mm)": -0.2, "colour": "purple", "site": "east"},
+        *test.drop(columns="kind").head(50).replace({np.nan: None}).to_dict("records"),
+    ]
+    schema = {"features": [{"name": n, "type": t} for n, t in MIXED_TYPES.items()]}
+    batch = to_batch(rows, schema)
+    onnx = OnnxPredictor(exported.onnx, record).predict_proba(batch)
+    sklearn = SklearnPredictor(model, MIXED_TYPES).predict_proba(batch)
+    assert np.abs(onnx - sklearn).max() <= TOLERANCE
+
+
+def test_gradient_boosting_splits_exactly_as_scikit_learn_off_the_test_split_too(
+    trained: Trained,
+) -> None:
+    """Histogram gradient boosting compares float64 values with float64 thresholds: rounding
+    either to float32 sends some values down the other branch."""
     test = load_test_split(trained.work)
-    model = joblib.load(trained.work / "train" / "model")
     types = {c: "numeric" for c in test.columns if c != "diagnosis"}
-    types["mean_radius"] = "categorical"
+    model = fitted("hist_gradient_boosting", test, types, "diagnosis")
     exported = export_onnx(model, test, types)
-    assert exported.onnx is None
-    assert exported.record["status"] == "failed" and "categorical" in exported.record["reason"]
+    assert exported.record["status"] == "exported", exported.record
+    assert exported.record["input_dtype"] == "float64"
+    X = prepare_features(test, types)
+    # Values within float32 rounding of each threshold, on both sides.
+    rng = np.random.default_rng(1)
+    jittered = pd.concat([X] * 20, ignore_index=True)
+    jittered *= 1 + rng.choice([-1, 1], size=jittered.shape) * rng.uniform(0, 1e-7, jittered.shape)
+    got = session(exported.onnx).run(["probabilities"], onnx_feeds(jittered, exported.record))[0]
+    assert np.abs(got - model.predict_proba(jittered)).max() <= TOLERANCE
 
 
 def test_a_missing_converter_fails_the_export_instead_of_falling_back(
@@ -75,9 +150,17 @@ def test_a_missing_converter_fails_the_export_instead_of_falling_back(
         export_onnx(model, test, types)
 
 
-def test_unconvertible_model_is_served_by_scikit_learn(tmp_path: Path) -> None:
-    """skl2onnx's gradient-boosting graph differs from scikit-learn by far more than 1e-5 here:
-    the version records the attempts, and the API falls back to scikit-learn."""
+def test_unconvertible_model_is_served_by_scikit_learn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A graph that differs from scikit-learn by more than 1e-5 (here every probability a
+    little off): the version records the attempts, and the API falls back to scikit-learn."""
+    convert = export._convert
+
+    def off_by_a_little(model: Any, types: dict[str, str], dtype: str) -> bytes:
+        return nudged(convert(model, types, dtype))
+
+    monkeypatch.setattr(export, "_convert", off_by_a_little)
     root = tmp_path / "root"
     candidates = [
         {
@@ -110,3 +193,20 @@ def test_unconvertible_model_is_served_by_scikit_learn(tmp_path: Path) -> None:
             for p in response.json()["predictions"]
         ]
         assert np.abs(np.array(got) - expected).max() <= 1e-9
+
+
+def nudged(onnx_bytes: bytes) -> bytes:
+    """The graph with its probabilities scaled by 1.001 (not a distribution any more)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    model = onnx.load_from_string(onnx_bytes)
+    graph = model.graph
+    for node in graph.node:
+        node.output[:] = [f"{o}_raw" if o == "probabilities" else o for o in node.output]
+    elem = next(o.type.tensor_type.elem_type for o in graph.output if o.name == "probabilities")
+    scale = helper.make_tensor("nudge", elem, [], [1.001])
+    graph.initializer.append(scale)
+    graph.node.append(helper.make_node("Mul", ["probabilities_raw", "nudge"], ["probabilities"]))
+    assert elem in (TensorProto.FLOAT, TensorProto.DOUBLE)
+    return model.SerializeToString()

@@ -17,7 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
-from .conftest import ADMIN_TOKEN, LiveServer
+from support import LiveServer
+
+from .conftest import ADMIN_TOKEN
 
 ROOT = Path(__file__).parents[2]
 EXPORT = ROOT / "insomnia" / "mlcycle.json"

@@ -15,8 +15,9 @@ from fastapi.testclient import TestClient
 
 from mlcycle.api import create_app
 from mlcycle.model.registry import Registry
+from support import LiveServer
 
-from .conftest import ADMIN_TOKEN, LiveServer, Trained, api_settings, serving_for, wait_until
+from .conftest import ADMIN_TOKEN, Trained, api_settings, serving_for, wait_until
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import LiveServer
+from support import LiveServer
 
 REPO = Path(__file__).resolve().parents[2]
 FENCED = re.compile(r"```(?:bash|sh|shell)\n(.*?)```", re.S)

@@ -15,8 +15,9 @@ import pytest
 
 from mlcycle.api import create_app
 from mlcycle.api.serving import guarded_protocol
+from support import LiveServer
 
-from .conftest import LiveServer, api_settings, serving_for
+from .conftest import api_settings, serving_for
 
 DEADLINE = 1.0  # seconds, for headers and for bodies
 PATIENCE = 4.0  # how long a test waits for the server to close

@@ -15,8 +15,9 @@ import pytest
 
 from mlcycle import storage
 from mlcycle.api import create_app
+from support import LiveServer
 
-from .conftest import ADMIN_TOKEN, LiveServer, api_settings, serving_for, wait_until
+from .conftest import ADMIN_TOKEN, api_settings, serving_for, wait_until
 
 TIMEOUT = 1.0  # MLCYCLE_STORAGE_TIMEOUT_SECONDS in these tests
 REQUESTS = 45  # more than the threads that answer sync routes (40)

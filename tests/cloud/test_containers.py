@@ -77,26 +77,16 @@ def cli_commands() -> set[str]:
 # -- hadolint ------------------------------------------------------------------------------
 
 
-def hadolint(path: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(BIN / "hadolint"), "--failure-threshold", "warning", "--no-color", str(path)],
+def test_hadolint_passes_at_warning_level() -> None:
+    out = subprocess.run(
+        [str(BIN / "hadolint"), "--failure-threshold", "warning", "-f", "json", str(DOCKERFILE)],
         capture_output=True,
         text=True,
         timeout=60,
     )
-
-
-def test_hadolint_passes_at_warning_level() -> None:
-    out = hadolint(DOCKERFILE)
-    assert out.returncode == 0, out.stdout + out.stderr
-
-
-def test_hadolint_does_fail_a_careless_dockerfile(tmp_path: Path) -> None:
-    bad = tmp_path / "Dockerfile"
-    bad.write_text("FROM python:latest\nRUN pip install flask\nUSER root\n")
-    out = hadolint(bad)
-    assert out.returncode == 1
-    assert "DL3007" in out.stdout  # the :latest tag
+    findings = [f for f in json.loads(out.stdout) if f["level"] in ("error", "warning")]
+    assert findings == [], out.stdout
+    assert out.returncode == 0, out.stderr
 
 
 # -- what each image holds and runs --------------------------------------------------------

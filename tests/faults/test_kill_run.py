@@ -9,50 +9,22 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from faultkit import (
+    descendants,
+    reads,
+    step_processes,
+    steps_of,
+    still_running,
+    wait_for,
+    working_on,
+)
 
 from mlcycle.pipeline import lifeline
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _processes(matches: Callable[[Path], bool]) -> list[int]:
-    """Pids of live (not zombie) processes for which `matches(/proc/PID)` holds."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        try:
-            zombie = proc.name.isdigit() and (proc / "stat").read_text().split(") ")[1][0] == "Z"
-            if proc.name.isdigit() and not zombie and matches(proc):
-                found.append(int(proc.name))
-        except OSError:  # it ended while we looked
-            continue
-    return found
-
-
-def steps_of(owner: int) -> list[int]:
-    """Processes started for the run `owner` (they carry its pid in their environment)."""
-    marker = f"{lifeline.OWNER_ENV}={owner}".encode()
-    return _processes(lambda proc: marker in (proc / "environ").read_bytes().split(b"\0"))
-
-
-def working_on(root: Path, cli: int) -> list[int]:
-    """Processes other than `cli` whose command line names `root`: the run's steps (kfp
-    passes the root in each step's arguments). Works whatever the code under test sets."""
-    return _processes(
-        lambda proc: int(proc.name) != cli and str(root).encode() in (proc / "cmdline").read_bytes()
-    )
-
-
-def wait_for(predicate, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 LINUX = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and prctl")
@@ -107,18 +79,21 @@ def test_a_killed_run_leaves_no_step_running_and_registers_nothing(
         stderr=subprocess.PIPE,
         text=True,
     )
+    started: list[int] = []
     try:
-        # A step's Python process is up (the shell that starts it and the step itself).
-        assert wait_for(lambda: len(working_on(tmp_path, cli.pid)) >= 2, 60)
+        # A step's Python process is up (the shell and the step, or the warm process and the
+        # step forked from it).
+        assert wait_for(lambda: len(step_processes(tmp_path, cli.pid)) >= 2, 60)
+        started = step_processes(tmp_path, cli.pid)
         cli.send_signal(sig)
         code = cli.wait(timeout=20)
         _, err = cli.communicate()
-        survivors = lambda: working_on(tmp_path, cli.pid)  # noqa: E731
+        survivors = lambda: still_running(started) + working_on(tmp_path, cli.pid)  # noqa: E731
         assert wait_for(lambda: survivors() == [], 5), f"steps still running: {survivors()}"
     finally:
         cli.kill()
         cli.wait()
-        for pid in working_on(tmp_path, cli.pid):  # never leave a step behind
+        for pid in still_running(started) + working_on(tmp_path, cli.pid):  # leave none behind
             os.kill(pid, signal.SIGKILL)
     assert code == 130
     assert "stopped during" in err and "none is left running" in err
@@ -161,23 +136,25 @@ def test_kill_9_during_the_register_step_promotes_nothing(tmp_path: Path) -> Non
     )
 
     def registering() -> bool:
-        return any(
-            b"register" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-            for pid in working_on(tmp_path, cli.pid)
-            if Path(f"/proc/{pid}").exists()
-        )
+        """A register step runs: started cold (its arguments name it) or forked warm (its
+        process is named after its function)."""
+        cold = (Path(f"/proc/{pid}/cmdline") for pid in working_on(tmp_path, cli.pid))
+        warm = (Path(f"/proc/{pid}/comm") for pid in descendants(cli.pid))
+        return any(reads(path, b"register") for path in (*cold, *warm))
 
+    started: list[int] = []
     try:
         assert wait_for(lambda: registering() or cli.poll() is not None, 120)
+        started = step_processes(tmp_path, cli.pid)
         assert cli.poll() is None, "the run ended before its register step was seen"
         cli.kill()
         cli.wait()
-        survivors = lambda: working_on(tmp_path, cli.pid)  # noqa: E731
+        survivors = lambda: still_running(started) + working_on(tmp_path, cli.pid)  # noqa: E731
         assert wait_for(lambda: survivors() == [], 5), f"steps still running: {survivors()}"
     finally:
         cli.kill()
         cli.wait()
-        for pid in working_on(tmp_path, cli.pid):
+        for pid in still_running(started) + working_on(tmp_path, cli.pid):
             os.kill(pid, signal.SIGKILL)
     time.sleep(1)
     assert list((tmp_path / "models").rglob("metadata.json")) == []

@@ -11,6 +11,7 @@ import pytest
 from mlcycle import storage
 from mlcycle.model.registry import Registry
 from mlcycle.pipeline.local import run_pipeline
+from support import roc_auc_on
 
 
 @pytest.fixture
@@ -55,7 +56,7 @@ def test_listing_sees_changes_made_by_others(prefix: str) -> None:
 
 
 @pytest.mark.slow
-def test_pipeline_on_a_bucket_root(prefix: str, config, tmp_path) -> None:
+def test_pipeline_on_a_bucket_root(prefix: str, config, tmp_path, bc_frame) -> None:
     """Data in the bucket, registry in the bucket: the cloud layout, run locally."""
     result = run_pipeline(prefix, config, pipeline_root=str(tmp_path / "pipeline"))
     assert result.ok, Path(result.log_path).read_text()[-3000:]
@@ -63,7 +64,7 @@ def test_pipeline_on_a_bucket_root(prefix: str, config, tmp_path) -> None:
     registry = Registry(prefix)
     champion = registry.champion()
     assert champion.metrics["roc_auc"] >= 0.99
-    assert registry.load_model(champion.version) is not None
+    assert roc_auc_on(registry.load_model(champion.version), bc_frame) > 0.99
     assert storage.exists(registry.version_uri(champion.version, "roc_curve.png"))
 
 

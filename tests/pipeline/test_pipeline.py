@@ -15,6 +15,7 @@ from mlcycle.config import load_config
 from mlcycle.model.registry import Registry
 from mlcycle.pipeline.inprocess import run_in_process
 from mlcycle.pipeline.local import STEPS, run_pipeline
+from support import roc_auc_on
 
 pytestmark = pytest.mark.slow
 
@@ -264,10 +265,24 @@ def test_multiclass_categorical_missing_values_through_config_alone(tmp_path: Pa
     assert champion.evaluation.classes == ["I", "II", "III"]
 
 
-def test_copying_a_trained_root_keeps_a_working_registry(champion_root: Path) -> None:
+def test_copying_a_trained_root_keeps_a_working_registry(champion_root: Path, bc_frame) -> None:
     # Guards the fixtures above: a copied root is a self-contained registry.
     meta = Registry(str(champion_root)).champion()
-    assert Registry(str(champion_root)).load_model(meta.version) is not None
+    assert roc_auc_on(Registry(str(champion_root)).load_model(meta.version), bc_frame) > 0.99
     assert json.loads((champion_root / "models/champion.json").read_text())["version"]
     shutil.rmtree(champion_root / "models")
     assert Registry(str(champion_root)).champion() is None
+
+
+def test_steps_started_cold_train_the_same_champion_as_warm_ones(
+    trained_root: Path, config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MLCYCLE_WARM_STEPS=0 starts every step through kfp's own shell script; forking them
+    from the warm process (the default, which built trained_root) changes nothing they make."""
+    monkeypatch.setenv("MLCYCLE_WARM_STEPS", "0")
+    result = run_pipeline(str(tmp_path / "root"), config)
+    assert result.ok, Path(result.log_path).read_text()[-2000:]
+    cold, warm = Registry(str(tmp_path / "root")).champion(), Registry(str(trained_root)).champion()
+    assert cold.metrics == warm.metrics
+    assert cold.feature_schema == warm.feature_schema
+    assert cold.model.candidate == warm.model.candidate

@@ -13,7 +13,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +20,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from chromium import EXECUTABLE, FLAGS
 from flask import Flask
 from flask.testing import FlaskClient
@@ -32,7 +30,7 @@ from mlcycle.api import create_app as create_api
 from mlcycle.api.serving import Serving
 from mlcycle.api.settings import ApiSettings
 from mlcycle.ui import create_app
-from support import free_port
+from support import LiveServer, free_port
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -51,30 +49,16 @@ def wait_for(url: str, seconds: float = 30.0, process: subprocess.Popen | None =
     raise RuntimeError(f"{url} did not come up in {seconds}s")
 
 
-class ApiServer:
-    """The real prediction API (uvicorn in a thread) on a free 127.0.0.1 port."""
-
-    def __init__(self, root: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        serving = Serving(str(root), "127.0.0.1", self.port, None, None)
-        app = create_api(ApiSettings(poll_seconds=60), serving, poll=False)
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> ApiServer:
-        self.thread.start()
-        wait_for(f"{self.url}/healthz")
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
+def api_server(root: Path) -> LiveServer:
+    """The real prediction API serving `root`'s champion (it polls nothing: no swaps here)."""
+    serving = Serving(str(root), "127.0.0.1", 0, None, None)
+    return LiveServer(create_api(ApiSettings(poll_seconds=60), serving, poll=False))
 
 
 @pytest.fixture(scope="session")
-def trained_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def served_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A registry trained in-process (quick, one candidate) for the API this suite talks to;
+    not the top-level `trained_root`, which the real kfp.local pipeline builds."""
     base = tmp_path_factory.mktemp("ui-trained")
     registration = train_and_register(str(base / "root"), base / "work", fast_config())
     assert registration["promoted"], registration
@@ -82,15 +66,15 @@ def trained_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def api_url(trained_root: Path) -> Iterator[str]:
-    with ApiServer(trained_root) as server:
+def api_url(served_root: Path) -> Iterator[str]:
+    with api_server(served_root) as server:
         yield server.url
 
 
 @pytest.fixture(scope="session")
 def empty_api_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """An API that is up but has no model yet (answers 503)."""
-    with ApiServer(tmp_path_factory.mktemp("empty-root")) as server:
+    with api_server(tmp_path_factory.mktemp("empty-root")) as server:
         yield server.url
 
 

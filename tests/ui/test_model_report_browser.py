@@ -31,8 +31,8 @@ TEXT_BOXES = """table => {
 }"""
 
 
-def test_metric_values_sit_under_their_own_headers(page: Any, trained_root: Path) -> None:
-    registry = Registry(str(trained_root))
+def test_metric_values_sit_under_their_own_headers(page: Any, served_root: Path) -> None:
+    registry = Registry(str(served_root))
     meta = registry.get(registry.champion_version())
     meta = meta.model_copy(update={"champion_at_evaluation": ChampionScore(**CHAMPION)})
     page.set_content(render_report(meta, {}))

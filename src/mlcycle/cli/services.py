@@ -207,6 +207,10 @@ def watch(
         console.print(line + Text(event.message))
 
     interrupt_on_signals()
+    if settings.warm_steps:
+        from mlcycle.pipeline import warm
+
+        warm.warm_process()  # started now, its imports are done before the first change
     try:
         watch_loop(
             settings.root,

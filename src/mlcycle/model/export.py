@@ -7,9 +7,17 @@ says why and the model is served by scikit-learn.
 
 Two attempts (tree ensembles take the second first):
   float32  skl2onnx's usual graph. Exact enough for linear models.
-  float64  preprocessing in double, cast to float32 right before a tree ensemble, with the
-           thresholds rounded down to float32. That is exactly what scikit-learn's trees do
-           (they compare float32(x) with a float64 threshold), so forests agree to rounding.
+  float64  preprocessing in double. Before a random forest's trees the input is cast to
+           float32 and the thresholds rounded down to float32: that is exactly what
+           scikit-learn's trees do (they compare float32(x) with a float64 threshold), so
+           forests agree to rounding. Histogram gradient boosting compares float64 values
+           with float64 thresholds, so its trees stay in double (ai.onnx.ml 3's tensors).
+
+The graph has at most two inputs, whatever the column names: `features` (numbers, in schema
+order) and `categories` (text). Missing text has no ONNX equivalent of scikit-learn's
+most-frequent imputation, so the graph starts after it: the server fills missing text with
+the values the fitted imputer learnt (stored in the record), exactly as training did, and the
+parity check covers rows with missing values of every kind.
 """
 
 from __future__ import annotations
@@ -24,11 +32,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlcycle.model.predict import session
+from mlcycle.model.predict import session, text_values
 
 ONNX_FILE = "model.onnx"
-INPUT = "features"  # the graph's one input: (n, features in schema order)
+INPUT = "features"  # the numeric input: (n, numeric features in schema order)
+TEXT_INPUT = "categories"  # the text input: (n, categorical features in schema order)
 TOLERANCE = 1e-5
+MISSING_PROBES = 20  # test rows checked again with a third of their features blanked
 OPSET = {"": 17, "ai.onnx.ml": 3}
 
 
@@ -61,9 +71,47 @@ def _double_imputer_converter(scope: Any, operator: Any, container: Any) -> None
     ).add_to(scope, container)
 
 
+# ai.onnx.ml 3 holds tree attributes as double tensors ("<name>_as_tensor").
+DOUBLE_TREE_ATTRIBUTES = ("nodes_values", "base_values", "class_weights", "nodes_hitrates")
+
+
+def _double_gradient_boosting_converter(scope: Any, operator: Any, container: Any) -> None:
+    """HistGradientBoostingClassifier with its float64 thresholds kept in double.
+
+    skl2onnx writes its trees for ai.onnx.ml 1, whose attributes are float32: a value between
+    a threshold and its float32 rounding takes the other branch. Its forest converter at
+    ai.onnx.ml 3 computes double attributes but hands them on as float lists; they are passed
+    as double tensors instead, so every split is scikit-learn's.
+    """
+    from onnx import numpy_helper
+    from skl2onnx.operator_converters.random_forest import (
+        convert_sklearn_random_forest_classifier,
+    )
+
+    add_node = container.add_node
+
+    def add_double_node(op_type: str, inputs: Any, outputs: Any, **attrs: Any) -> Any:
+        if op_type == "TreeEnsembleClassifier":
+            for key in DOUBLE_TREE_ATTRIBUTES:
+                value = attrs.get(key)
+                if isinstance(value, np.ndarray) and value.dtype == np.float64:
+                    attrs[f"{key}_as_tensor"] = numpy_helper.from_array(attrs.pop(key), key)
+        return add_node(op_type, inputs, outputs, **attrs)
+
+    container.add_node = add_double_node
+    try:
+        convert_sklearn_random_forest_classifier(scope, operator, container, op_version=3)
+    finally:
+        container.add_node = add_node
+
+
 def _register_converters() -> None:
     from skl2onnx import update_registered_converter
+    from skl2onnx.shape_calculators.ensemble_shapes import (
+        calculate_tree_classifier_output_shapes,
+    )
     from skl2onnx.shape_calculators.imputer import calculate_sklearn_imputer_output_shapes
+    from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.impute import SimpleImputer
 
     update_registered_converter(
@@ -71,6 +119,18 @@ def _register_converters() -> None:
         "SklearnImputer",
         calculate_sklearn_imputer_output_shapes,
         _double_imputer_converter,
+    )
+    update_registered_converter(
+        HistGradientBoostingClassifier,
+        "SklearnHistGradientBoostingClassifier",
+        calculate_tree_classifier_output_shapes,
+        _double_gradient_boosting_converter,
+        options={
+            "zipmap": [True, False, "columns"],
+            "raw_scores": [True, False],
+            "output_class_labels": [False, True],
+            "nocl": [True, False],
+        },
     )
 
 
@@ -96,9 +156,15 @@ def _float32_thresholds(model: Any) -> Any:
     return model
 
 
-def _has_trees(model: Any) -> bool:
+def _float32_trees(model: Any) -> bool:
+    """Trees that compare float32(x) (decision trees, forests), unlike gradient boosting's
+    histogram trees, which compare float64 values."""
     estimator = model.steps[-1][1]
     return hasattr(estimator, "tree_") or hasattr(estimator, "estimators_")
+
+
+def _has_trees(model: Any) -> bool:
+    return _float32_trees(model) or hasattr(model.steps[-1][1], "_predictors")
 
 
 def _cast_before_trees(onx: Any) -> None:
@@ -118,71 +184,140 @@ def _cast_before_trees(onx: Any) -> None:
             )
 
 
-def _single_input(onx: Any, names: list[str]) -> None:
-    """One (n, features) input split into the per-column inputs skl2onnx made.
+def _without_text_imputer(model: Any) -> Any:
+    """A copy whose categorical branch starts at the encoder: the server imputes missing text
+    before the graph (see `text_fill`)."""
+    model = copy.deepcopy(model)
+    prep = model.steps[0][1]
+    prep.transformers_ = [
+        (name, part.steps[-1][1] if name == "categorical" else part, columns)
+        for name, part, columns in prep.transformers_
+    ]
+    return model
+
+
+def text_fill(model: Any) -> dict[str, str]:
+    """What the fitted model writes in place of a missing category, per categorical feature."""
+    prep = model.steps[0][1]
+    if "categorical" not in prep.named_transformers_:
+        return {}
+    branch = prep.named_transformers_["categorical"]
+    columns = dict((name, cols) for name, _, cols in prep.transformers_)["categorical"]
+    imputer = branch.named_steps["impute"]
+    return {name: str(value) for name, value in zip(columns, imputer.statistics_, strict=True)}
+
+
+def _split_input(graph: Any, opset: int, name: str, elem_type: int, targets: list[str]) -> None:
+    """One (n, k) input `name` feeding the k per-column inputs skl2onnx made (`targets`).
 
     The pipeline selects columns by name, so skl2onnx wants one input per column; feeding 30
     tensors costs onnxruntime more per call than the model itself. A Split node is free.
     """
     from onnx import TensorProto, helper
 
-    graph = onx.graph
-    elem_type = graph.input[0].type.tensor_type.elem_type
-    for _ in range(len(graph.input)):
-        graph.input.pop()
-    graph.input.append(helper.make_tensor_value_info(INPUT, elem_type, [None, len(names)]))
-    opset = next(o.version for o in onx.opset_import if o.domain in ("", "ai.onnx"))
+    graph.input.append(helper.make_tensor_value_info(name, elem_type, [None, len(targets)]))
+    if len(targets) == 1:
+        graph.node.insert(0, helper.make_node("Identity", [name], targets))
+        return
+    ones = [1] * len(targets)
     if opset >= 13:  # the sizes became an input in opset 13; skl2onnx may pick an older opset
-        sizes = helper.make_tensor("split_sizes", TensorProto.INT64, [len(names)], [1] * len(names))
+        sizes = helper.make_tensor(f"{name}_sizes", TensorProto.INT64, [len(targets)], ones)
         graph.initializer.append(sizes)
-        split = helper.make_node("Split", [INPUT, "split_sizes"], names, axis=1)
+        split = helper.make_node("Split", [name, sizes.name], targets, axis=1)
     else:
-        split = helper.make_node("Split", [INPUT], names, axis=1, split=[1] * len(names))
+        split = helper.make_node("Split", [name], targets, axis=1, split=ones)
     graph.node.insert(0, split)
 
 
 def _convert(model: Any, types: dict[str, str], dtype: str) -> bytes:
+    from onnx import TensorProto
     from skl2onnx import convert_sklearn
-    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
+    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType, StringTensorType
 
     tensor = FloatTensorType if dtype == "float32" else DoubleTensorType
+    numeric = [name for name, kind in types.items() if kind == "numeric"]
+    text = [name for name, kind in types.items() if kind != "numeric"]
+    if text:
+        model = _without_text_imputer(model)
+    rounded = dtype == "float64" and _float32_trees(model)
     if dtype == "float64":
         _register_converters()
+    if rounded:
         model = _float32_thresholds(model)
+    # skl2onnx names its inputs after the columns, changing characters ONNX names cannot hold
+    # (`od280/od315...`): its inputs are matched to the columns by position, not by name.
     onx = convert_sklearn(
         model,
-        initial_types=[(name, tensor([None, 1])) for name in types],
+        initial_types=[
+            (name, tensor([None, 1]) if name in numeric else StringTensorType([None, 1]))
+            for name in numeric + text
+        ],
         options={id(model.steps[-1][1]): {"zipmap": False}},
         target_opset=OPSET,
     )
-    if dtype == "float64":
+    if rounded:
         _cast_before_trees(onx)
-    _single_input(onx, list(types))
+    graph = onx.graph
+    if dtype == "float64" and hasattr(model.steps[-1][1], "_predictors"):
+        # ai.onnx.ml's TreeEnsembleClassifier answers float32 whatever its input; skl2onnx
+        # declares the input's type. float32 probabilities are well within TOLERANCE.
+        for output in graph.output:
+            if output.name == "probabilities":
+                output.type.tensor_type.elem_type = TensorProto.FLOAT
+    made = [graph_input.name for graph_input in graph.input]
+    elem_type = TensorProto.FLOAT if dtype == "float32" else TensorProto.DOUBLE
+    for _ in range(len(graph.input)):
+        graph.input.pop()
+    opset = next(o.version for o in onx.opset_import if o.domain in ("", "ai.onnx"))
+    if numeric:
+        _split_input(graph, opset, INPUT, elem_type, made[: len(numeric)])
+    if text:
+        _split_input(graph, opset, TEXT_INPUT, TensorProto.STRING, made[len(numeric) :])
     return onx.SerializeToString()
 
 
-def onnx_feeds(frame: pd.DataFrame, names: list[str], dtype: str) -> dict[str, np.ndarray]:
-    """The exported graph's input: the features in schema order, as one matrix."""
-    return {INPUT: frame[names].to_numpy(dtype)}
+def onnx_feeds(frame: pd.DataFrame, record: Any) -> dict[str, np.ndarray]:
+    """The exported graph's inputs for a table of prepared features (`prepare_features`);
+    `record`: a version's OnnxRecord, or an export's record (a dict)."""
+    if not isinstance(record, dict):
+        record = record.model_dump(exclude_none=True)
+    numeric = record.get("numeric_features", record["features"])
+    feeds = {}
+    if numeric:
+        feeds[record["input"]] = frame[numeric].to_numpy(record["input_dtype"])
+    if text := record.get("text_features"):
+        fill = [record["text_fill"][name] for name in text]
+        feeds[record["text_input"]] = text_values(frame[text].to_numpy(object), fill)
+    return feeds
+
+
+def with_missing_values(frame: pd.DataFrame, rows: int = MISSING_PROBES) -> pd.DataFrame:
+    """The first `rows` rows again, each with a third of its features blanked (a different
+    third per row): the parity check's proof that imputation matches too."""
+    probes = frame.head(rows).copy().reset_index(drop=True)
+    for i in range(len(probes)):
+        blank = [c for j, c in enumerate(probes.columns) if (i + j) % 3 == 0]
+        probes.loc[i, blank] = np.nan
+    return probes
 
 
 def export_onnx(model: Any, test: pd.DataFrame, types: dict[str, str]) -> Export:
-    """Convert `model` and check it on `test`; the record says what happened and why."""
+    """Convert `model` and check it on `test` (and on test rows with missing values); the
+    record says what happened and why."""
     from mlcycle.model.candidates import prepare_features
 
     record: dict[str, Any] = {"tolerance": TOLERANCE, "rows_checked": len(test), "attempts": []}
-    categorical = [name for name, kind in types.items() if kind != "numeric"]
-    if categorical:
-        # Text inputs in ONNX cannot be missing, while scikit-learn imputes them: no exact match.
-        record |= {
-            "status": "failed",
-            "reason": f"categorical features {categorical}: missing text values have no "
-            "exact ONNX equivalent, so scikit-learn serves this model",
-        }
-        return Export(None, record)
     X = prepare_features(test, types)
+    X = pd.concat([X, prepare_features(with_missing_values(X), types)], ignore_index=True)
+    record["rows_with_missing_values_checked"] = min(len(test), MISSING_PROBES)
     expected = model.predict_proba(X)
     classes = [str(c) for c in model.classes_]
+    numeric = [name for name, kind in types.items() if kind == "numeric"]
+    text = [name for name, kind in types.items() if kind != "numeric"]
+    inputs: dict[str, Any] = {"input": INPUT, "features": list(types), "numeric_features": numeric}
+    if text:
+        fill = text_fill(model)
+        inputs |= {"text_input": TEXT_INPUT, "text_features": text, "text_fill": fill}
     # Tree ensembles go exact first: float32 scaling can move a value across a split threshold
     # on rows the test split happens not to contain.
     order = ("float64", "float32") if _has_trees(model) else ("float32", "float64")
@@ -195,7 +330,7 @@ def export_onnx(model: Any, test: pd.DataFrame, types: dict[str, str]) -> Export
                 warnings.simplefilter("ignore")
                 onnx_bytes = _convert(model, types, dtype)
             sess = session(onnx_bytes)
-            got = sess.run(["probabilities"], onnx_feeds(X, list(types), dtype))[0]
+            got = sess.run(["probabilities"], onnx_feeds(X, inputs | {"input_dtype": dtype}))[0]
         except ImportError:
             # A missing converter is a broken install, not a model ONNX cannot express: fail
             # the run rather than let scikit-learn serve every model it trains.
@@ -214,8 +349,7 @@ def export_onnx(model: Any, test: pd.DataFrame, types: dict[str, str]) -> Export
                 "sha256": hashlib.sha256(onnx_bytes).hexdigest(),
                 "input_dtype": dtype,
                 "max_abs_diff": diff,
-                "input": INPUT,
-                "features": list(types),
+                **inputs,
                 "classes": classes,
             }
             return Export(onnx_bytes, record)

@@ -52,18 +52,36 @@ def session(onnx_bytes: bytes) -> Any:
     return ort.InferenceSession(onnx_bytes, options, providers=["CPUExecutionProvider"])
 
 
+def text_values(values: np.ndarray, fill: list[str]) -> np.ndarray:
+    """Categorical values as the ONNX graph takes them: text, with missing ones (None, NaN)
+    filled by what training's imputer writes, as `prepare_features` and the fitted pipeline
+    would. (n, k) objects in, (n, k) str objects out."""
+    out = np.empty(values.shape, dtype=object)
+    for j, default in enumerate(fill):
+        out[:, j] = [default if v is None or v != v else str(v) for v in values[:, j]]
+    return out
+
+
 class OnnxPredictor:
     backend = "onnxruntime"
 
     def __init__(self, onnx_bytes: bytes, record: OnnxRecord) -> None:
         self._session = session(onnx_bytes)
         self._dtype = np.dtype(record.input_dtype)
-        self._input = record.input
+        # Versions exported before text features have one numeric input, `input`.
+        numeric = record.features if record.numeric_features is None else record.numeric_features
+        self._input = record.input if numeric else None
+        self._text_input = record.text_input
+        self._fill = [(record.text_fill or {})[name] for name in record.text_features or []]
         self.classes = list(record.classes or [])
 
     def predict_proba(self, batch: FeatureBatch) -> np.ndarray:
-        values = batch.numeric.astype(self._dtype, copy=False)
-        return self._session.run(["probabilities"], {self._input: values})[0]
+        feeds = {}
+        if self._input:
+            feeds[self._input] = batch.numeric.astype(self._dtype, copy=False)
+        if self._text_input:
+            feeds[self._text_input] = text_values(batch.categorical, self._fill)
+        return self._session.run(["probabilities"], feeds)[0]
 
 
 class SklearnPredictor:

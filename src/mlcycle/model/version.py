@@ -160,13 +160,22 @@ class OnnxRecord(Record):
     reason: str | None = None
     file: str | None = None
     sha256: str | None = None
-    input: str | None = None
+    input: str | None = Field(None, description="The numeric input: (n, numeric_features).")
     input_dtype: str | None = None
     features: list[str] | None = None
+    numeric_features: list[str] | None = Field(
+        None, description="Fed to `input`, in this order (before text features: `features`)."
+    )
+    text_input: str | None = Field(None, description="The text input: (n, text_features).")
+    text_features: list[str] | None = None
+    text_fill: dict[str, str] | None = Field(
+        None, description="What the server writes for a missing text value (training's imputer)."
+    )
     classes: list[str] | None = None
     max_abs_diff: float | None = None
     tolerance: float | None = None
     rows_checked: int | None = None
+    rows_with_missing_values_checked: int | None = None
     attempts: list[OnnxAttempt] = Field(default_factory=list)
 
     @property

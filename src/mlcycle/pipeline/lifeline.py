@@ -81,6 +81,11 @@ def require_owner() -> None:
 def run_step(full_command: list[str], env_vars: dict[str, str] | None = None) -> int:
     """kfp.local's step start, tied to this process's life; the step's exit code."""
     env = {**os.environ, **(env_vars or {}), OWNER_ENV: str(os.getpid())}
+    from mlcycle.pipeline import warm
+    from mlcycle.settings import get_settings
+
+    if get_settings().warm_steps and (step := warm.parse(full_command)):
+        return warm.run_step(step, env)  # forked from a process that has the imports done
     prctl = _prctl()  # looked up here: between fork and exec only the call itself is safe
     process = subprocess.Popen(
         full_command,
@@ -105,9 +110,14 @@ def run_step(full_command: list[str], env_vars: dict[str, str] | None = None) ->
 
 def kill_group(process: subprocess.Popen[Any]) -> None:
     """SIGKILL a step's process group and reap its leader."""
-    with contextlib.suppress(ProcessLookupError):  # already gone
-        os.killpg(process.pid, signal.SIGKILL)
+    kill_pid_group(process.pid)
     process.wait()
+
+
+def kill_pid_group(pid: int) -> None:
+    """SIGKILL the process group led by `pid` (nothing if it is gone)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
 
 
 def install() -> None:
