@@ -49,6 +49,7 @@ LIGHTWEIGHT = re.compile(
 WARM_MODULES = (
     "kfp.dsl.executor_main",
     "mlcycle.pipeline.lifeline",
+    "mlcycle.pipeline.contract",
     "mlcycle.pipeline.steps",
     "pandas",
     "pyarrow.parquet",
@@ -61,7 +62,7 @@ WARM_MODULES = (
     "mlcycle.model.plots",
     "mlcycle.model.export",
     "mlcycle.model.report",
-    "mlcycle.model.registry",
+    "mlcycle.model.registration",
 )
 _PR_SET_NAME = 15  # linux/prctl.h
 MAX_MESSAGE = 16 * 1024 * 1024  # a component's source and its executor input
