@@ -21,6 +21,7 @@ from mlcycle.model.candidates import build_pipeline, prepare_features
 from mlcycle.model.export import TOLERANCE, export_onnx, onnx_feeds
 from mlcycle.model.predict import OnnxPredictor, SklearnPredictor, session
 from mlcycle.model.registry import Registry
+from mlcycle.model.version import Feature, FeatureSchema, OnnxRecord
 
 from .conftest import Trained, api_settings, serving_for
 from .training import fast_config, load_test_split, train_and_register
@@ -108,9 +109,10 @@ def test_every_candidate_exports_with_text_features_missing_values_and_odd_names
         {"od280/od315 ratio": 0.1, "size (mm)": -0.2, "colour": "purple", "site": "east"},
         *test.drop(columns="kind").head(50).replace({np.nan: None}).to_dict("records"),
     ]
-    schema = {"features": [{"name": n, "type": t} for n, t in MIXED_TYPES.items()]}
+    features = [Feature(name=n, type=t) for n, t in MIXED_TYPES.items()]
+    schema = FeatureSchema(label="kind", classes=["alpha", "beta", "gamma"], features=features)
     batch = to_batch(rows, schema)
-    onnx = OnnxPredictor(exported.onnx, record).predict_proba(batch)
+    onnx = OnnxPredictor(exported.onnx, OnnxRecord.model_validate(record)).predict_proba(batch)
     sklearn = SklearnPredictor(model, MIXED_TYPES).predict_proba(batch)
     assert np.abs(onnx - sklearn).max() <= TOLERANCE
 

@@ -225,11 +225,11 @@ def test_dockerignore_sends_what_the_dockerfile_copies_and_nothing_local() -> No
     copied = [
         c.split()[0] for s in STAGES.values() for c in s.all("COPY") if not c.startswith("--")
     ]
-    for path in [*copied, "src/mlcycle/cli.py", "configs/breast_cancer.yaml"]:
+    for path in [*copied, "src/mlcycle/cli/__init__.py", "configs/breast_cancer.yaml"]:
         assert sent(path), path
     for path in (".venv/bin/python", ".mlcycle/models/champion.json", ".env", "tests/x.py"):
         assert not sent(path), path
-    assert not sent("src/mlcycle/__pycache__/cli.cpython-311.pyc")
+    assert not sent("src/mlcycle/cli/__pycache__/models.cpython-311.pyc")
 
 
 # -- docker-compose.yml --------------------------------------------------------------------
