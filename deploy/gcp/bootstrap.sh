@@ -49,34 +49,8 @@ PR_SA=$(sa_email pr)             # runs pull-request builds: the PR's own code, 
 API_SA=$(sa_email api)           # the API on Cloud Run: reads the registry
 UI_SA=$(sa_email ui)             # the UI on Cloud Run: reads its key, no other Google API
 
-say() { printf '\n== %s\n' "$*"; }
-
-# Run a command, or print it (shell-quoted, one line) in a dry run.
-run() {
-  if $dry_run; then
-    printf '%q ' "$@" | sed 's/ $/\n/'
-  else
-    "$@"
-  fi
-}
-
-# True when a describe/list command finds the resource. In a dry run nothing exists yet.
-exists() {
-  $dry_run && return 1
-  "$@" >/dev/null 2>&1
-}
-
-# Print a command's output; in a dry run print the command and stand in a placeholder.
-value_of() {
-  local placeholder=$1
-  shift
-  if $dry_run; then
-    printf '%q ' "$@" | sed 's/ $/\n/' >&2
-    echo "$placeholder"
-  else
-    "$@"
-  fi
-}
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh" # say, run, exists, value_of (they read $dry_run)
 
 say "APIs"
 run gcloud services enable --project "$PROJECT" \

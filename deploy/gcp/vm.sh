@@ -67,34 +67,8 @@ IMAGES=${REGION}-docker.pkg.dev/${PROJECT}/${REPOSITORY}
 NETWORK=mlcycle SUBNET=mlcycle-vm ROUTER=mlcycle-router NAT=mlcycle-nat
 IAP_RANGE=35.235.240.0/20 # where IAP's TCP forwarding connects from
 
-say() { printf '\n== %s\n' "$*"; }
-
-# Run a command, or print it (shell-quoted, one line) in a dry run.
-run() {
-  if $dry_run; then
-    printf '%q ' "$@" | sed 's/ $/\n/'
-  else
-    "$@"
-  fi
-}
-
-# True when a describe/list command finds the resource. In a dry run nothing exists yet.
-exists() {
-  $dry_run && return 1
-  "$@" >/dev/null 2>&1
-}
-
-# Print a command's output; in a dry run print the command and stand in a placeholder.
-value_of() {
-  local placeholder=$1
-  shift
-  if $dry_run; then
-    printf '%q ' "$@" | sed 's/ $/\n/' >&2
-    echo "$placeholder"
-  else
-    "$@"
-  fi
-}
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh" # say, run, exists, value_of (they read $dry_run)
 
 say "APIs (Compute Engine, IAP for the SSH tunnel)"
 run gcloud services enable --project "$PROJECT" compute.googleapis.com iap.googleapis.com
