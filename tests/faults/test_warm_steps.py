@@ -117,3 +117,16 @@ def test_warm_steps_can_be_turned_off(tmp_path: Path) -> None:
     finally:
         run.kill()
         run.wait()
+
+
+def test_a_change_to_the_step_code_starts_a_new_warm_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Forks run the code the warm process imported: once the step code's hash moves on, the
+    next step gets a warm process that imported the new code."""
+    first = warm.warm_process()
+    assert warm.warm_process() is first  # same code: the same process
+    monkeypatch.setattr("mlcycle.lineage.code_version", lambda: "edited")
+    second = warm.warm_process()
+    assert second is not first and second.alive() and not first.alive()
+    second.close()

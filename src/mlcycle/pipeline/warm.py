@@ -93,8 +93,11 @@ class WarmProcess:
     """The run's handle on its warm process: `start_step` forks a step, `wait` reaps it."""
 
     def __init__(self) -> None:
+        from mlcycle.lineage import code_version
         from mlcycle.pipeline.lifeline import _prctl, die_with_parent
 
+        # The step code it imports: a fork runs that, so a change means a new warm process.
+        self.code_version = code_version()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         prctl = _prctl()
         self._socket = ours
@@ -142,9 +145,16 @@ _warm: WarmProcess | None = None
 
 
 def warm_process() -> WarmProcess:
-    """This process's warm process, started on first use and again if it has died."""
+    """This process's warm process, started on first use, and again if it has died or the
+    step code has changed since it imported it (a long `mlcycle watch` while code is edited:
+    a step must run the code its run's code_version names)."""
     global _warm
-    if _warm is None or not _warm.alive():
+    from mlcycle.lineage import code_version
+
+    if _warm is not None and (not _warm.alive() or _warm.code_version != code_version()):
+        _warm.close()
+        _warm = None
+    if _warm is None:
         _warm = WarmProcess()
     return _warm
 
