@@ -74,6 +74,10 @@ def child_scale(rows: int, root: str) -> None:
             "validation": load_config(CONFIG).validation.model_copy(
                 update={"non_negative": False}  # make_classification's features go below 0
             ),
+            # A million rows of Parquet is 250 MB: above the default limits, on purpose.
+            "limits": load_config(CONFIG).limits.model_copy(
+                update={"max_bytes": 2_000_000_000, "max_rows": 2_000_000}
+            ),
         }
     )
     candidates = [
