@@ -97,6 +97,14 @@ class DatasetConfig(_Strict):
     column_types: dict[str, ColumnType] = Field(
         default_factory=dict, description="Overrides; other columns are inferred."
     )
+    deduplicate: Literal["records", "features", "none"] = Field(
+        "records",
+        description="Which rows clean drops as duplicates. `records`: the same record twice, "
+        "equal in ids (drop_columns), features and label; rows that only share their "
+        "features and label are kept and counted. `features`: rows equal once the id and "
+        "drop columns are gone (distinct records with discrete measurements can collide). "
+        "`none`: keep every row.",
+    )
     test_size: float = Field(0.2, gt=0.0, lt=1.0)
     seed: int = 42
     cv_folds: int = Field(5, ge=2)
