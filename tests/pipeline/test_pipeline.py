@@ -260,7 +260,7 @@ def test_multiclass_categorical_missing_values_through_config_alone(tmp_path: Pa
     assert champion.feature_schema.classes == ["I", "II", "III"]
     types = champion.feature_schema.feature_types()
     assert types == {"size_mm": "numeric", "site": "categorical", "smoker": "categorical"}
-    assert champion.data.cleaning["missing_values_left_for_imputation"]["size_mm"] > 0
+    assert champion.data.cleaning.missing_values_left_for_imputation["size_mm"] > 0
     assert champion.metrics["roc_auc"] >= 0.75
     assert champion.evaluation.classes == ["I", "II", "III"]
 

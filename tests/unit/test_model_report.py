@@ -136,3 +136,18 @@ def test_first_version_has_no_champion_column_values() -> None:
     html = render_report(_metadata(champion_at_evaluation=None, onnx=None), {})
     assert "There was no champion to compare with." in html
     assert "No ONNX export recorded" in html
+
+
+def test_cleaning_says_which_rule_dropped_duplicates_and_counts_shared_rows() -> None:
+    meta = _metadata()
+    meta.data.cleaning.deduplicate = "records"
+    meta.data.cleaning.rows_sharing_features_kept = 7
+    html = render_report(meta, {})
+    assert "duplicate rows dropped: 2, by rule: the same record twice" in html
+    assert "share every feature and the label with another (distinct records): 7" in html
+
+
+def test_cleaning_of_a_version_before_the_rule_says_it_dropped_by_features() -> None:
+    html = render_report(_metadata(), {})  # no `deduplicate` field, as older versions
+    assert "duplicate rows dropped: 2, by rule: rows equal once the id" in html
+    assert "before the rule was configurable" in html

@@ -69,7 +69,7 @@ def test_a_first_challenger_is_registered_whole_and_promoted(
     assert meta.feature_schema.label == "diagnosis" and len(meta.feature_schema.features) == 30
     assert meta.feature_schema.positive_class == "malignant"
     assert meta.lineage.parameters["name"] == config.name and meta.lineage.pipeline_run == "unit"
-    assert meta.data.cleaning == CLEANING
+    assert meta.data.cleaning.to_json() == CLEANING
     assert meta.evaluation.test_rows == 60 and meta.champion_at_evaluation is None
     assert summary.version.encode() in report and report == registry.read_artifact(
         summary.version, "report.html"

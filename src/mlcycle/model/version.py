@@ -128,11 +128,30 @@ class Validation(Record):
     info: dict[str, Any] = Field(default_factory=dict)
 
 
+class Cleaning(Record):
+    """What clean changed (data/clean.py). `deduplicate` and `rows_sharing_features_kept` are
+    absent from versions trained before the rule was configurable (they dropped by features)."""
+
+    rows_in: int | None = None
+    rows_out: int | None = None
+    dropped_columns: list[str] = Field(default_factory=list)
+    dropped_unlabelled_rows: int | None = None
+    deduplicate: Literal["records", "features", "none"] | None = Field(
+        None, description="The rule duplicates were dropped by (the config's `deduplicate`)."
+    )
+    dropped_duplicate_rows: int | None = None
+    rows_sharing_features_kept: int | None = Field(
+        None, description="Rows kept that equal another in every model column and the label."
+    )
+    values_not_numbers_set_missing: dict[str, int] = Field(default_factory=dict)
+    missing_values_left_for_imputation: dict[str, int] = Field(default_factory=dict)
+
+
 class DataRecord(Record):
     """What validation warned about and what cleaning changed."""
 
     validation: Validation = Field(default_factory=Validation)
-    cleaning: dict[str, Any] = Field(default_factory=dict)
+    cleaning: Cleaning = Field(default_factory=Cleaning)
 
 
 class Lineage(Record):
