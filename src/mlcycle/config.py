@@ -85,6 +85,33 @@ class Resources(_Strict):
     memory: str = "16G"
 
 
+DEFAULT_DISCLAIMER = "Predictions are estimates from a model trained on past data."
+
+
+class Display(_Strict):
+    """How people see the problem: the words a page shows, so that no page hard-codes one data
+    set's. Every field is optional; the defaults are neutral."""
+
+    classes: dict[str, str] = Field(
+        default_factory=dict,
+        description="Class value -> the name shown for it (e.g. {0: setosa}); others show "
+        "the value itself.",
+    )
+    predicts: str | None = Field(
+        None, description='What is predicted, as in "Predicted <predicts>"; default: the label.'
+    )
+    disclaimer: str = Field(DEFAULT_DISCLAIMER, description="Shown under every page.")
+
+    @field_validator("classes", mode="before")
+    @classmethod
+    def _values_as_text(cls, classes: Any) -> Any:
+        # Classes are text everywhere (a label column of 0/1 has classes "0" and "1"); YAML
+        # reads `{0: setosa}` with an int key, so keys become text as the labels do.
+        if isinstance(classes, dict):
+            return {str(k): v for k, v in classes.items()}
+        return classes
+
+
 class DatasetConfig(_Strict):
     """A tabular classification problem described by configuration alone."""
 
@@ -119,6 +146,7 @@ class DatasetConfig(_Strict):
     validation: Validation = Field(default_factory=Validation)
     limits: Limits = Field(default_factory=Limits)
     resources: Resources = Field(default_factory=Resources)
+    display: Display = Field(default_factory=Display)
     seed_data: Literal["sklearn_breast_cancer"] | None = Field(
         None, description="Data written to an empty incoming folder on the first run."
     )

@@ -9,9 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from mlcycle import storage
 from mlcycle.config import DatasetConfig, load_config
+from mlcycle.data.incoming import incoming_uri
+from mlcycle.model.registry import Registry
 from mlcycle.pipeline.inprocess import run_in_process
 
 CONFIG = Path(__file__).parents[2] / "configs" / "breast_cancer.yaml"
@@ -42,3 +46,52 @@ def train_and_register(root: str, work: Path, config: DatasetConfig) -> dict[str
 
 def load_test_split(work: Path) -> pd.DataFrame:
     return pd.read_parquet(work / "split" / "test_set")  # <work>/<step>/<output>
+
+
+# -- a data set whose classes are integer codes, named only in its config ------------------
+
+CODED_NAMES = {"0": "setosa", "1": "versicolor", "2": "virginica"}
+CODED_DISCLAIMER = "Species estimates for field use; confirm with a key."
+
+
+def coded_config(**display: Any) -> DatasetConfig:
+    """Three classes coded 0/1/2 in `species`; the config names them (YAML's int keys)."""
+    display = display or {
+        "classes": {0: "setosa", 1: "versicolor", 2: "virginica"},
+        "predicts": "iris species",
+        "disclaimer": CODED_DISCLAIMER,
+    }
+    return DatasetConfig.model_validate(
+        {
+            "name": "coded",
+            "label": "species",
+            "cv_folds": 2,
+            "candidates": [
+                {"name": "lr", "estimator": "logistic_regression", "params": {"max_iter": 500}}
+            ],
+            "display": display,
+        }
+    )
+
+
+def coded_frame(rows: int = 240) -> pd.DataFrame:
+    """Two well-separated measurements per class, the label an int column."""
+    rng = np.random.default_rng(7)
+    species = rng.integers(0, 3, rows)
+    return pd.DataFrame(
+        {
+            "petal_length": rng.normal(1.5 + 2.5 * species, 0.4).round(2),
+            "petal_width": rng.normal(0.3 + 0.9 * species, 0.2).round(2),
+            "species": species,
+        }
+    )
+
+
+def train_coded(root: str, work: Path, config: DatasetConfig | None = None) -> str:
+    """Write the coded data to <root>'s incoming folder, train, promote; the version."""
+    storage.write_text(
+        storage.join(incoming_uri(root), "coded.csv"), coded_frame().to_csv(index=False)
+    )
+    version = train_and_register(root, work, config or coded_config())["version"]
+    Registry(root).promote(version)
+    return version

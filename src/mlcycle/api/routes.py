@@ -169,7 +169,9 @@ async def model_info(model: Model, holder: Holder) -> ModelInfo:
 )
 async def feature_schema(model: Model) -> ServedSchema:
     """The features a prediction needs: names, types, ranges and medians seen in training,
-    and real example instances per class (the UI builds its form from this)."""
+    real example instances per class (the UI builds its form from this), and the words pages
+    show (`display`: each class's name, what is predicted, the disclaimer; absent for versions
+    built before it, served as stored)."""
     return ServedSchema.model_validate({"model_version": model.version, **model.schema.to_json()})
 
 

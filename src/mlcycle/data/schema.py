@@ -106,6 +106,18 @@ def build_feature_schema(
         "positive_class": config.positive_class,
         "features": features,
         "examples": examples,
+        "display": display_names(config, classes),
+    }
+
+
+def display_names(config: DatasetConfig, classes: list[str]) -> dict[str, Any]:
+    """The config's display words with its defaults filled in, for every class: readers of a
+    version never need the config to name things."""
+    display = config.display
+    return {
+        "classes": {c: display.classes.get(c, c) for c in classes},
+        "predicts": display.predicts or config.label,
+        "disclaimer": display.disclaimer,
     }
 
 

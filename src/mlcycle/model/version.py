@@ -50,6 +50,15 @@ class Feature(Record):
     mode: str | None = Field(None, description="Categorical: the most frequent value.")
 
 
+class Display(Record):
+    """The data-set config's words for pages, resolved when the version was built: every class
+    has a name, `predicts` and `disclaimer` are set. Versions built before this have none."""
+
+    classes: dict[str, str] = Field(default_factory=dict, description="Class value -> name shown.")
+    predicts: str = Field(description='What is predicted, as in "Predicted <predicts>".')
+    disclaimer: str = Field(description="What a page says about its predictions.")
+
+
 class FeatureSchema(Record):
     """What a version knows about its inputs: the features in model order, the classes, and a
     few real rows per class."""
@@ -61,6 +70,7 @@ class FeatureSchema(Record):
     examples: dict[str, list[dict[str, Scalar]]] = Field(
         default_factory=dict, description="Real training instances per class."
     )
+    display: Display | None = Field(None, description="Names for pages (none: older versions).")
 
     def feature_types(self) -> dict[str, ColumnType]:
         """Feature name -> numeric | categorical, in model order."""

@@ -71,6 +71,9 @@ class ApiClient:
         self, base_url: str, timeout: float, transport: httpx.BaseTransport | None = None
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        # The schema last answered: pages that fetch none (errors, the model page) name the
+        # data set's words from it.
+        self.last_schema: dict[str, Any] | None = None
         self._http = httpx.Client(
             base_url=self.base_url,
             timeout=timeout,
@@ -121,7 +124,8 @@ class ApiClient:
 
     def schema(self) -> dict[str, Any]:
         """Features (name, type, range, median or categories), classes, examples per class."""
-        return self._json("GET", "/v1/schema")
+        self.last_schema = self._json("GET", "/v1/schema")
+        return self.last_schema
 
     def model(self) -> dict[str, Any]:
         """The champion: version, creation time, metrics, gate decision, lineage, artifacts."""

@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from mlcycle.ui import errors, views
 from mlcycle.ui.api_client import ApiClient
+from mlcycle.ui.display import display_of
 from mlcycle.ui.settings import get_ui_settings
 
 log = logging.getLogger("mlcycle.ui")
@@ -87,10 +88,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         hops = settings.ui_proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.session_interface = _SessionInterface()
-    app.extensions["mlcycle.api"] = ApiClient(app.config["API_URL"], app.config["API_TIMEOUT"])
+    client = ApiClient(app.config["API_URL"], app.config["API_TIMEOUT"])
+    app.extensions["mlcycle.api"] = client
     CSRFProtect(app)
     app.register_blueprint(views.bp)
     errors.register(app)
     app.after_request(_security_headers)
     app.jinja_env.filters["plot_title"] = plot_title
+    # Views with a schema pass their own `display`; the rest use the last schema seen.
+    app.context_processor(lambda: {"display": display_of(client.last_schema)})
     return app

@@ -13,6 +13,7 @@ from werkzeug.utils import secure_filename
 from mlcycle.ui import batch as batches
 from mlcycle.ui import forms
 from mlcycle.ui.api_client import ApiClient, ApiRejectedError, FieldError
+from mlcycle.ui.display import display_of
 
 bp = Blueprint("ui", __name__)
 DISPLAY_ROWS = 200  # the table shows this many; the download holds every row
@@ -76,6 +77,7 @@ def render_predict(
         "predict.html",
         active="predict",
         schema=schema,
+        display=display_of(schema),
         groups=forms.build_groups(schema),
         values=values or {},
         field_errors=field_errors,
@@ -124,6 +126,7 @@ def render_batch(
         "batch.html",
         active="batch",
         schema=schema,
+        display=display_of(schema),
         max_bytes=current_app.config["MAX_UPLOAD_BYTES"],
         max_rows=current_app.config["MAX_ROWS"],
         message=message,
@@ -203,7 +206,10 @@ def batch() -> tuple[str, int]:
 
 @bp.get("/model")
 def model_page() -> tuple[str, int]:
-    return render_template("model.html", active="model", model=api().model()), 200
+    model = api().model()
+    # The schema too, for the data set's words (the disclaimer under the page).
+    display = display_of(api().schema())
+    return render_template("model.html", active="model", model=model, display=display), 200
 
 
 @bp.get("/model/artifacts/<name>")
