@@ -47,7 +47,7 @@ test: install lint ## Install if needed, then run the whole test suite (lint inc
 	bash scripts/ensure-inso.sh
 	$(BIN)/pytest -m "not containers" -n $(WORKERS) --dist worksteal $(PYTEST_ARGS)
 
-check: lint ## The edit-test loop: lint and the unit tests (no browser, servers or emulators; ~30 s)
+check: lint ## The edit-test loop: lint and the unit tests (no browser, servers or emulators; ~12 s)
 	$(BIN)/pytest tests/unit -n $(WORKERS) $(PYTEST_ARGS)
 
 test-containers: install ## Build the three images (podman, no Docker engine) and start each as its cloud would
