@@ -49,7 +49,9 @@ def test_forest_export_agrees_off_the_test_split_too(trained: Trained) -> None:
     jittered *= rng.uniform(0.9, 1.1, size=jittered.shape)
     exported = export_onnx(model, test, types)
     assert exported.record["status"] == "exported", exported.record
-    got = session(exported.onnx).run(["probabilities"], onnx_feeds(jittered, exported.record))[0]
+    got = session(exported.onnx).run(
+        ["probabilities"], onnx_feeds(jittered, OnnxRecord.model_validate(exported.record))
+    )[0]
     assert np.abs(got - model.predict_proba(jittered)).max() <= TOLERANCE
 
 
@@ -133,7 +135,9 @@ def test_gradient_boosting_splits_exactly_as_scikit_learn_off_the_test_split_too
     rng = np.random.default_rng(1)
     jittered = pd.concat([X] * 20, ignore_index=True)
     jittered *= 1 + rng.choice([-1, 1], size=jittered.shape) * rng.uniform(0, 1e-7, jittered.shape)
-    got = session(exported.onnx).run(["probabilities"], onnx_feeds(jittered, exported.record))[0]
+    got = session(exported.onnx).run(
+        ["probabilities"], onnx_feeds(jittered, OnnxRecord.model_validate(exported.record))
+    )[0]
     assert np.abs(got - model.predict_proba(jittered)).max() <= TOLERANCE
 
 

@@ -32,7 +32,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlcycle.model.predict import session, text_values
+from mlcycle.model.predict import GraphInputs, session
+from mlcycle.model.version import OnnxRecord
 
 ONNX_FILE = "model.onnx"
 INPUT = "features"  # the numeric input: (n, numeric features in schema order)
@@ -276,19 +277,10 @@ def _convert(model: Any, types: dict[str, str], dtype: str) -> bytes:
     return onx.SerializeToString()
 
 
-def onnx_feeds(frame: pd.DataFrame, record: Any) -> dict[str, np.ndarray]:
-    """The exported graph's inputs for a table of prepared features (`prepare_features`);
-    `record`: a version's OnnxRecord, or an export's record (a dict)."""
-    if not isinstance(record, dict):
-        record = record.model_dump(exclude_none=True)
-    numeric = record.get("numeric_features", record["features"])
-    feeds = {}
-    if numeric:
-        feeds[record["input"]] = frame[numeric].to_numpy(record["input_dtype"])
-    if text := record.get("text_features"):
-        fill = [record["text_fill"][name] for name in text]
-        feeds[record["text_input"]] = text_values(frame[text].to_numpy(object), fill)
-    return feeds
+def onnx_feeds(frame: pd.DataFrame, record: OnnxRecord) -> dict[str, np.ndarray]:
+    """The exported graph's inputs for a table of prepared features (`prepare_features`),
+    made as the server makes them from a request."""
+    return GraphInputs(record).frame_feeds(frame)
 
 
 def with_missing_values(frame: pd.DataFrame, rows: int = MISSING_PROBES) -> pd.DataFrame:
@@ -330,7 +322,8 @@ def export_onnx(model: Any, test: pd.DataFrame, types: dict[str, str]) -> Export
                 warnings.simplefilter("ignore")
                 onnx_bytes = _convert(model, types, dtype)
             sess = session(onnx_bytes)
-            got = sess.run(["probabilities"], onnx_feeds(X, inputs | {"input_dtype": dtype}))[0]
+            graph = OnnxRecord(status="exported", input_dtype=dtype, **inputs)
+            got = sess.run(["probabilities"], onnx_feeds(X, graph))[0]
         except ImportError:
             # A missing converter is a broken install, not a model ONNX cannot express: fail
             # the run rather than let scikit-learn serve every model it trains.

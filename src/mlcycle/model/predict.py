@@ -62,26 +62,44 @@ def text_values(values: np.ndarray, fill: list[str]) -> np.ndarray:
     return out
 
 
+class GraphInputs:
+    """How features become an exported graph's inputs, as its OnnxRecord says: numbers as one
+    matrix, text as another with missing values filled (the server's side of the graph)."""
+
+    def __init__(self, record: OnnxRecord) -> None:
+        self.numeric = record.numeric_inputs
+        self.text = record.text_features or []
+        self._dtype = np.dtype(record.input_dtype)
+        self._input = record.input
+        self._text_input = record.text_input
+        self._fill = [(record.text_fill or {})[name] for name in self.text]
+
+    def feeds(self, batch: FeatureBatch) -> dict[str, np.ndarray]:
+        feeds = {}
+        if self.numeric:
+            feeds[self._input] = batch.numeric.astype(self._dtype, copy=False)
+        if self.text:
+            feeds[self._text_input] = text_values(batch.categorical, self._fill)
+        return feeds
+
+    def frame_feeds(self, frame: Any) -> dict[str, np.ndarray]:
+        """The inputs for a table of prepared features (`candidates.prepare_features`)."""
+        numeric, text = frame[self.numeric], frame[self.text]
+        batch = FeatureBatch(self.numeric, numeric.to_numpy(np.float64), self.text,
+                             text.to_numpy(object))  # fmt: skip
+        return self.feeds(batch)
+
+
 class OnnxPredictor:
     backend = "onnxruntime"
 
     def __init__(self, onnx_bytes: bytes, record: OnnxRecord) -> None:
         self._session = session(onnx_bytes)
-        self._dtype = np.dtype(record.input_dtype)
-        # Versions exported before text features have one numeric input, `input`.
-        numeric = record.features if record.numeric_features is None else record.numeric_features
-        self._input = record.input if numeric else None
-        self._text_input = record.text_input
-        self._fill = [(record.text_fill or {})[name] for name in record.text_features or []]
+        self._inputs = GraphInputs(record)
         self.classes = list(record.classes or [])
 
     def predict_proba(self, batch: FeatureBatch) -> np.ndarray:
-        feeds = {}
-        if self._input:
-            feeds[self._input] = batch.numeric.astype(self._dtype, copy=False)
-        if self._text_input:
-            feeds[self._text_input] = text_values(batch.categorical, self._fill)
-        return self._session.run(["probabilities"], feeds)[0]
+        return self._session.run(["probabilities"], self._inputs.feeds(batch))[0]
 
 
 class SklearnPredictor:

@@ -211,6 +211,12 @@ class OnnxRecord(Record):
     def exported(self) -> bool:
         return self.status == "exported"
 
+    @property
+    def numeric_inputs(self) -> list[str]:
+        """The features `input` takes, in order: all of them in records written before text
+        features were exported."""
+        return self.features or [] if self.numeric_features is None else self.numeric_features
+
 
 class ModelVersion(Record):
     """One registered version: `models/versions/<version>/metadata.json`."""
