@@ -1,0 +1,139 @@
+"""The prediction log's layout under `<root>/predictions/`: one contract for the API that
+writes it and the commands that read it (feedback export, drift monitor).
+
+    predictions/date=YYYY-MM-DD/version=<version>/part-<HHMMSS>-<random>.parquet
+
+One row per predicted instance. Fixed columns:
+
+    time        timestamp (UTC, ms)   when the answer was made
+    request_id  string                the request's id (x-request-id); a batch's rows share it
+    row         int32                 the instance's position in its request
+    version     string                the model version that answered
+    label       string                the label the answer gave
+    warnings    string                the instance's warnings, as a JSON list ("[]": none)
+
+then `p.<class>` (float64) for each class's probability and `f.<feature>` for each feature as
+received (float64 for numeric features, string for categorical ones, null when missing). The
+schema is made from the version's feature schema, so every file of one version has the same
+columns and a date's files concatenate.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from mlcycle import storage
+
+FOLDER = "predictions"
+FEATURE_PREFIX = "f."
+PROBA_PREFIX = "p."
+FIXED = ("time", "request_id", "row", "version", "label", "warnings")
+
+
+def folder(root: str) -> str:
+    return storage.join(root, FOLDER)
+
+
+def partition(root: str, day: date, version: str) -> str:
+    return storage.join(folder(root), f"date={day.isoformat()}", f"version={version}")
+
+
+def arrow_schema(classes: Sequence[str], feature_types: dict[str, str]) -> pa.Schema:
+    """The columns of one version's files: fixed, then probabilities, then features."""
+    fields = [
+        pa.field("time", pa.timestamp("ms", tz="UTC")),
+        pa.field("request_id", pa.string()),
+        pa.field("row", pa.int32()),
+        pa.field("version", pa.string()),
+        pa.field("label", pa.string()),
+        pa.field("warnings", pa.string()),
+    ]
+    fields += [pa.field(PROBA_PREFIX + c, pa.float64()) for c in classes]
+    fields += [
+        pa.field(FEATURE_PREFIX + name, pa.string() if kind == "categorical" else pa.float64())
+        for name, kind in feature_types.items()
+    ]
+    return pa.schema(fields)
+
+
+def write_part(
+    root: str,
+    version: str,
+    rows: Sequence[dict[str, Any]],
+    classes: Sequence[str],
+    feature_types: dict[str, str],
+    now: datetime | None = None,
+) -> str:
+    """Write `rows` (dicts keyed by the schema's column names) as one new file; its URI.
+
+    A file's date partition is the date of its first row's time (rows are flushed within
+    seconds of each other, so a file never straddles more than a flush interval).
+    """
+    schema = arrow_schema(classes, feature_types)
+    table = pa.Table.from_pylist(list(rows), schema=schema)
+    now = now or datetime.now(UTC)
+    first = rows[0]["time"] if rows else now
+    name = f"part-{now:%H%M%S%f}-{secrets.token_hex(3)}.parquet"
+    uri = storage.join(partition(root, first.date(), version), name)
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd")
+    storage.write_bytes(uri, sink.getvalue().to_pybytes())
+    return uri
+
+
+def _days(since: datetime | None, until: datetime) -> set[str] | None:
+    if since is None:
+        return None
+    days, day = set(), since.date()
+    while day <= until.date():
+        days.add(day.isoformat())
+        day += timedelta(days=1)
+    return days
+
+
+def files(root: str, since: datetime | None = None, version: str | None = None) -> list[str]:
+    """The log's files, oldest partition first, limited to dates from `since` and one version."""
+    base = folder(root)
+    if not storage.exists(base):
+        return []
+    wanted = _days(since, datetime.now(UTC))
+    found = []
+    for info in storage.list_files(base, (".parquet",)):
+        parts = dict(p.split("=", 1) for p in info.uri.split("/") if "=" in p)
+        if wanted is not None and parts.get("date") not in wanted:
+            continue
+        if version is not None and parts.get("version") != version:
+            continue
+        found.append(info.uri)
+    return sorted(found)
+
+
+def read(root: str, since: datetime | None = None, version: str | None = None) -> pd.DataFrame:
+    """Every logged row from `since` on (and of one version), as one DataFrame.
+
+    Versions may differ in features; their columns are unioned (missing ones are null).
+    """
+    frames: Iterable[pd.DataFrame] = (
+        pq.read_table(pa.BufferReader(storage.read_bytes(uri))).to_pandas()
+        for uri in files(root, since, version)
+    )
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=list(FIXED))
+    frame = pd.concat(frames, ignore_index=True)
+    if since is not None:
+        frame = frame[frame["time"] >= pd.Timestamp(since)]
+    return frame.sort_values(["time", "request_id", "row"], ignore_index=True)
+
+
+def features(frame: pd.DataFrame) -> pd.DataFrame:
+    """The logged features of `frame`, under their own names."""
+    cols = [c for c in frame.columns if c.startswith(FEATURE_PREFIX)]
+    return frame[cols].rename(columns=lambda c: c[len(FEATURE_PREFIX) :])
