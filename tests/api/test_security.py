@@ -65,3 +65,30 @@ def test_wrong_admin_tokens_are_limited_per_client_then_429(root: Path) -> None:
         # The limit is per client: another address is not held up by this one's guesses.
         other = TestClient(client.app, client=("10.0.0.2", 5000))
         assert other.post("/v1/model/reload", headers=right).status_code == 200
+
+
+def test_every_answer_carries_a_request_id_and_keeps_a_plain_one_the_client_sent(
+    client: TestClient,
+) -> None:
+    example = client.get("/v1/schema").json()["examples"]["benign"][0]
+    answers = {
+        "json": client.get("/v1/model"),
+        "error": client.get("/v1/nothing"),
+        "predict": client.post("/v1/predict", json={"instances": [example]}),
+        "bad predict": client.post("/v1/predict", content=b"{"),
+        "head": client.head("/v1/model"),
+    }
+    ids = [answer.headers["x-request-id"] for answer in answers.values()]
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids), ids
+    assert len(set(ids)) == len(ids)  # a new one for each request
+
+    mine = "job-7.row:12_a"
+    for method, path, body in (("get", "/v1/model", None), ("post", "/v1/predict", example)):
+        kwargs = {"json": {"instances": [body]}} if body else {}
+        answer = getattr(client, method)(path, headers={"x-request-id": mine}, **kwargs)
+        assert answer.headers["x-request-id"] == mine, path
+    # Not kept when it could smuggle text into logs and headers: too long, or not plain.
+    for theirs in ("x" * 129, "a b", "<script>", ""):
+        answer = client.get("/v1/model", headers={"x-request-id": theirs})
+        assert answer.headers["x-request-id"] != theirs
+        assert len(answer.headers["x-request-id"]) == 32

@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import gc
 import logging
+import re
 import time
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -37,12 +39,26 @@ log = logging.getLogger("mlcycle.api")
 PREDICT_PATH = "/v1/predict"
 
 
+# A client's own request id is kept when it is short and plain (it reaches logs and headers).
+REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
+
+
+def request_id(headers: list[tuple[bytes, bytes]]) -> bytes:
+    """The request's id: the client's `x-request-id` if it is short and plain, else a new one."""
+    for name, value in headers:
+        if name == b"x-request-id" and REQUEST_ID.fullmatch(value):
+            return value
+    return uuid.uuid4().hex.encode()
+
+
 class FrontDoor:
     """The first middleware (inside Starlette's last-resort error handler): times and counts
-    every request, adds the security headers, answers HEAD as GET without the body (FastAPI's
-    routes list no HEAD), and sends POSTs on the predict routes straight to the predict endpoint,
-    past FastAPI's per-request machinery (the hot path). The FastAPI predict route documents
-    the same function and answers only if this middleware is not installed."""
+    every request, gives every answer its `x-request-id` (the client's, or a new one; kept in
+    `scope["state"]["request_id"]`), adds the security headers, answers HEAD as GET without
+    the body (FastAPI's routes list no HEAD), and sends POSTs on the predict routes straight
+    to the predict endpoint, past FastAPI's per-request machinery (the hot path). The FastAPI
+    predict route documents the same function and answers only if this middleware is not
+    installed."""
 
     def __init__(self, app: Any, metrics: ApiMetrics, predict: PredictEndpoint, paths: set[str]):
         self.app, self.metrics, self.predict, self.paths = app, metrics, predict, paths
@@ -53,12 +69,16 @@ class FrontDoor:
             return
         started = time.perf_counter()
         status = 500
+        rid = request_id(scope["headers"])
+        scope.setdefault("state", {})["request_id"] = rid.decode()
 
         async def send_status(message: dict[str, Any]) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message = {**message, "headers": _with_security_headers(message["headers"])}
+                headers = _with_security_headers(message["headers"])
+                headers.append((b"x-request-id", rid))
+                message = {**message, "headers": headers}
             await send(message)
 
         path, method = scope["path"], scope["method"]
