@@ -21,7 +21,7 @@ columns and a date's files concatenate.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -100,19 +100,18 @@ def _days(since: datetime | None, until: datetime) -> set[str] | None:
 
 def files(root: str, since: datetime | None = None, version: str | None = None) -> list[str]:
     """The log's files, oldest partition first, limited to dates from `since` and one version."""
-    base = folder(root)
-    if not storage.exists(base):
-        return []
     wanted = _days(since, datetime.now(UTC))
     found = []
-    for info in storage.list_files(base, (".parquet",)):
-        parts = dict(p.split("=", 1) for p in info.uri.split("/") if "=" in p)
+    # Sorted by name, so by date; a missing folder lists as nothing.
+    for info in storage.list_files(folder(root), (".parquet",)):
+        # The partitions are read from the name under the log's folder, never from the root.
+        parts = dict(p.split("=", 1) for p in info.name.split("/") if "=" in p)
         if wanted is not None and parts.get("date") not in wanted:
             continue
         if version is not None and parts.get("version") != version:
             continue
         found.append(info.uri)
-    return sorted(found)
+    return found
 
 
 def read(root: str, since: datetime | None = None, version: str | None = None) -> pd.DataFrame:
@@ -120,11 +119,11 @@ def read(root: str, since: datetime | None = None, version: str | None = None) -
 
     Versions may differ in features; their columns are unioned (missing ones are null).
     """
-    frames: Iterable[pd.DataFrame] = (
-        pq.read_table(pa.BufferReader(storage.read_bytes(uri))).to_pandas()
+    frames = [
+        frame
         for uri in files(root, since, version)
-    )
-    frames = [f for f in frames if len(f)]
+        if len(frame := pq.read_table(pa.BufferReader(storage.read_bytes(uri))).to_pandas())
+    ]
     if not frames:
         return pd.DataFrame(columns=list(FIXED))
     frame = pd.concat(frames, ignore_index=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 from pydantic import ValidationError
 
 from mlcycle.api import create_app
@@ -16,15 +17,22 @@ from mlcycle.api.settings import ApiSettings
 from .conftest import ADMIN_TOKEN, api_settings, serving_for
 
 
-def test_every_answer_carries_security_headers(client: TestClient) -> None:
+def every_kind_of_answer(client: TestClient) -> dict[str, Response]:
+    """One answer of each kind the front door handles: a route's JSON, an error, the predict
+    fast path (good and bad), a page with its own policy, and HEAD."""
     example = client.get("/v1/schema").json()["examples"]["benign"][0]
-    answers = {
+    return {
         "json": client.get("/v1/model"),
         "error": client.get("/v1/nothing"),
         "predict": client.post("/v1/predict", json={"instances": [example]}),
         "bad predict": client.post("/v1/predict", content=b"{"),
         "docs": client.get("/docs"),
+        "head": client.head("/v1/model"),
     }
+
+
+def test_every_answer_carries_security_headers(client: TestClient) -> None:
+    answers = every_kind_of_answer(client)
     for name, answer in answers.items():
         assert answer.headers["x-content-type-options"] == "nosniff", name
         assert answer.headers["x-frame-options"] == "DENY", name
@@ -70,18 +78,11 @@ def test_wrong_admin_tokens_are_limited_per_client_then_429(root: Path) -> None:
 def test_every_answer_carries_a_request_id_and_keeps_a_plain_one_the_client_sent(
     client: TestClient,
 ) -> None:
-    example = client.get("/v1/schema").json()["examples"]["benign"][0]
-    answers = {
-        "json": client.get("/v1/model"),
-        "error": client.get("/v1/nothing"),
-        "predict": client.post("/v1/predict", json={"instances": [example]}),
-        "bad predict": client.post("/v1/predict", content=b"{"),
-        "head": client.head("/v1/model"),
-    }
-    ids = [answer.headers["x-request-id"] for answer in answers.values()]
+    ids = [answer.headers["x-request-id"] for answer in every_kind_of_answer(client).values()]
     assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids), ids
     assert len(set(ids)) == len(ids)  # a new one for each request
 
+    example = client.get("/v1/schema").json()["examples"]["benign"][0]
     mine = "job-7.row:12_a"
     for method, path, body in (("get", "/v1/model", None), ("post", "/v1/predict", example)):
         kwargs = {"json": {"instances": [body]}} if body else {}

@@ -54,3 +54,10 @@ def test_read_filters_by_time_and_version(tmp_path):
 
 def test_an_empty_log_reads_as_no_rows(tmp_path):
     assert predictions.read(str(tmp_path)).empty
+
+
+def test_a_root_whose_path_looks_like_a_partition_is_read_whole(tmp_path):
+    root = tmp_path / "date=2000-01-01" / "version=old"
+    now = datetime.now(UTC)
+    predictions.write_part(str(root), "v1", _rows(now, "r1", 2), CLASSES, TYPES)
+    assert len(predictions.read(str(root), since=now - timedelta(hours=1), version="v1")) == 2
