@@ -87,7 +87,9 @@ def _feature_type(feature: Feature) -> Any:
         low, high = bounds(feature)
         description = (
             f"Number; seen in training: {feature.min} to {feature.max}, "
-            f"median {feature.median}. null = unknown (imputed)."
+            f"median {feature.median}. null = unknown (imputed). Outside that range: answered "
+            "with a warning; far outside it (serving.range_tolerance) or across a declared "
+            "bound: refused."
         )
         return Annotated[
             float | None,
