@@ -70,6 +70,17 @@ class Validation(_Strict):
         return Bounds(min=0.0) if self.non_negative else None
 
 
+class ServingRules(_Strict):
+    """What the API refuses to score: inputs too far from anything the model was trained on.
+    Stored with every version (its feature schema), so each version is served by its own rules."""
+
+    # A value further outside the training range than this multiple of the range's width is
+    # refused (422); one outside the range at all is answered with a warning.
+    range_tolerance: float = Field(1.0, ge=0.0)
+    # An instance with more than this fraction of its features missing is refused (422).
+    max_missing_fraction: float = Field(0.5, ge=0.0, le=1.0)
+
+
 class Limits(_Strict):
     """How much data one run takes; ingest rejects more, naming the limit to raise."""
 
@@ -144,6 +155,7 @@ class DatasetConfig(_Strict):
     candidates: list[Candidate] = Field(min_length=1)
     gate: Gate = Field(default_factory=Gate)
     validation: Validation = Field(default_factory=Validation)
+    serving: ServingRules = Field(default_factory=ServingRules)
     limits: Limits = Field(default_factory=Limits)
     resources: Resources = Field(default_factory=Resources)
     display: Display = Field(default_factory=Display)

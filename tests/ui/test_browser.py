@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -194,3 +195,49 @@ def test_an_oversized_upload_gets_a_clear_message(page: Any, ui_url: str) -> Non
     assert submit(page, "Predict every row").status == 413
     assert "larger than 5,242,880 bytes" in page.get_by_test_id("upload-error").inner_text()
     assert page.get_by_label("CSV file").is_visible()  # the form is still there to try again
+
+
+def test_a_value_outside_the_training_range_is_marked_and_a_bound_refused(
+    page: Any, ui_url: str, api_url: str, schema: dict[str, Any]
+) -> None:
+    from playwright.sync_api import expect
+
+    texture = next(f for f in schema["features"] if f["name"] == "mean_texture")
+    cls = schema["classes"][0]
+    page.goto(ui_url)
+    submit(page, f"{cls} example")
+    field = page.locator("input[name='f.mean_texture']")
+    field.fill(str(texture["max"] + 3))
+    assert submit(page, "Predict").status == 200
+    instance = {**schema["examples"][cls][0], "mean_texture": texture["max"] + 3}
+    expected = api_predict(api_url, [instance])["predictions"][0]
+    assert page.get_by_test_id("predicted").inner_text() == expected["label"]
+    # Beside the result, the warning names the feature; the field itself is marked, visibly
+    # (a border unlike the others') and in words its input is described by.
+    note = page.get_by_role("note")
+    expect(note).to_be_visible()
+    expect(note).to_contain_text("mean_texture")
+    field = page.locator("input[name='f.mean_texture']")
+    expect(field).to_have_accessible_description(
+        re.compile(
+            re.escape(f"Seen in training: {texture['min']:.6g} to {texture['max']:.6g}")
+            + ".*"
+            + re.escape(
+                f"Outside the training range ({texture['min']:.6g} to {texture['max']:.6g})"
+            )
+        )
+    )
+    marked = page.locator(".field.out-of-range")
+    expect(marked).to_have_count(1)
+    expect(marked.locator(".field-warning")).to_be_visible()
+    other = page.locator("input[name='f.mean_radius']")
+    border = "getComputedStyle(el).borderTopColor"
+    assert field.evaluate(f"el => {border}") != other.evaluate(f"el => {border}")
+
+    # Below the bound the config declares: refused, the message next to the field.
+    field.fill("-5")
+    assert submit(page, "Predict").status == 422
+    field = page.locator("input[name='f.mean_texture']")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(page.locator(".field.invalid .field-error")).to_contain_text("below 0")
+    expect(page.get_by_test_id("predicted")).to_have_count(0)

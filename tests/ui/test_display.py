@@ -92,7 +92,8 @@ def test_a_batch_table_names_the_classes_and_its_download_keeps_the_codes(
     doc = page(upload(coded, csv_bytes(coded_schema, rows, {})))
     table = doc.find("table", class_="predictions")
     header = [th.text().replace("( ", "(") for th in table.find("thead").find_all("th")]
-    assert header == ["Row", "Predicted", "P(setosa)", "P(versicolor)", "P(virginica)"]
+    classes = ["P(setosa)", "P(versicolor)", "P(virginica)"]
+    assert header == ["Row", "Predicted", *classes, "Warnings"]
     cells = [tr.find("td", class_="predicted") for tr in table.find("tbody").find_all("tr")]
     assert [c.text() for c in cells] == [CODED_NAMES[label] for label in expected]
     assert [c.attrs["data-class"] for c in cells] == expected

@@ -171,6 +171,61 @@ def test_api_validation_errors_show_next_to_the_field_they_name(
     assert summary.find("a").attrs["href"] == f"#{field.attrs['id']}"
 
 
+def test_a_value_a_little_out_of_range_is_answered_with_the_field_marked(
+    client: FlaskClient, schema: dict[str, Any], api_url: str
+) -> None:
+    instance = dict(example_instance(schema, schema["classes"][0]))
+    texture = feature(schema, "mean_texture")
+    instance["mean_texture"] = texture["max"] + 2.5
+    expected = api_predict(api_url, [instance])["predictions"][0]
+    response = client.post("/", data={"csrf_token": csrf_token(client), **fill(schema, instance)})
+    assert response.status_code == 200
+    doc = page(response)
+    assert doc.find(data_testid="predicted").text() == expected["label"]
+    # Beside the result: what the model has not seen, naming the feature and its range.
+    warnings = doc.find(data_testid="warnings")
+    assert warnings.attrs["role"] == "note"
+    assert [li.text() for li in warnings.find_all("li")] == [
+        f"mean_texture {texture['max'] + 2.5:.6g} outside the training range "
+        f"{texture['min']:.6g} to {texture['max']:.6g}"
+    ]
+    # ...and in the form: that field, and only that one, is marked, in words the input names.
+    marked = doc.find_all("div", class_="out-of-range")
+    assert len(marked) == 1
+    field = marked[0].find("input")
+    assert field.attrs["name"] == "f.mean_texture" and "aria-invalid" not in field.attrs
+    warning_id = field.attrs["aria-describedby"].split()[-1]
+    assert doc.find(id=warning_id).text() == (
+        f"Outside the training range ({texture['min']:.6g} to {texture['max']:.6g})"
+    )
+
+
+def test_a_value_below_a_declared_bound_is_refused_next_to_its_field(
+    client: FlaskClient, schema: dict[str, Any]
+) -> None:
+    values = {
+        **fill(schema, example_instance(schema, schema["classes"][0])),
+        "f.mean_texture": "-5",
+    }
+    response = client.post("/", data={"csrf_token": csrf_token(client), **values})
+    assert response.status_code == 422
+    doc = page(response)
+    field = doc.find("input", name="f.mean_texture")
+    assert field.attrs["aria-invalid"] == "true" and field.attrs["value"] == "-5"
+    message = doc.find(id=field.attrs["aria-describedby"].split()[-1]).text()
+    assert "below 0, the least mean_texture can be" in message
+    assert not doc.find_all("section", class_="result")
+
+
+def test_an_empty_form_is_refused_saying_too_little_is_known(client: FlaskClient) -> None:
+    response = client.post("/", data={"csrf_token": csrf_token(client)})
+    assert response.status_code == 422
+    doc = page(response)
+    summary = doc.find("section", class_="error-summary")
+    assert "30 of 30 features are missing" in summary.text()
+    assert not doc.find_all("section", class_="result")
+
+
 def test_an_absurd_number_is_refused_by_the_api_next_to_its_field(
     client: FlaskClient, schema: dict[str, Any]
 ) -> None:
@@ -234,13 +289,15 @@ def test_a_csv_gets_a_table_of_the_api_predictions_and_a_download(
     doc = page(response)
     table = doc.find("table", class_="predictions")
     header = [th.text().replace("( ", "(") for th in table.find("thead").find_all("th")]  # <wbr>
-    assert header == ["Row", "Predicted", *(f"P({c})" for c in schema["classes"]), "id"]
+    classes = [f"P({c})" for c in schema["classes"]]
+    assert header == ["Row", "Predicted", *classes, "Warnings", "id"]
     body = table.find("tbody").find_all("tr")
     assert len(body) == len(rows)
     for tr, case_id, prediction in zip(body, ids, expected, strict=True):
         cells = [c.text() for c in tr.find_all("td")]
         assert cells[0] == prediction["label"] and cells[-1] == case_id
-        for cell, cls in zip(cells[1:-1], schema["classes"], strict=True):
+        assert cells[-2] == ""  # real training rows: nothing the model has not seen
+        for cell, cls in zip(cells[1:-2], schema["classes"], strict=True):
             assert cell == percent(prediction["probabilities"][cls])  # as the predict page
     link = doc.find("a", download="cases-predictions.csv")
     prefix = "data:text/csv;charset=utf-8;base64,"
@@ -254,6 +311,35 @@ def test_a_csv_gets_a_table_of_the_api_predictions_and_a_download(
     assert [float(r[f"probability_{cls}"]) for r in download] == [
         round(p["probabilities"][cls], 6) for p in expected
     ]
+    assert [r["warnings"] for r in download] == [""] * len(rows)
+
+
+def feature(schema: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(f for f in schema["features"] if f["name"] == name)
+
+
+def test_the_batch_table_and_download_carry_each_rows_warnings(
+    client: FlaskClient, schema: dict[str, Any], api_url: str
+) -> None:
+    rows = [dict(r) for r in all_examples(schema)[:3]]
+    texture = feature(schema, "mean_texture")
+    rows[1]["mean_texture"] = texture["max"] + 1.0  # a little out of range: answered, warned
+    rows[2]["mean_radius"] = None  # one feature missing: imputed, counted
+    expected = api_predict(api_url, rows)["predictions"]
+    assert expected[1]["warnings"]["out_of_range"][0]["feature"] == "mean_texture"
+    doc = page(upload(client, csv_bytes(schema, rows, {})))
+    cells = [tr.find_all("td")[-1].text() for tr in doc.find("tbody").find_all("tr")]
+    value = f"{texture['max'] + 1.0:.6g}"
+    assert cells == [
+        "",
+        f"mean_texture {value} outside the training range {texture['min']:.6g} to "
+        f"{texture['max']:.6g}",
+        "1 feature missing, filled in",
+    ]
+    prefix = "data:text/csv;charset=utf-8;base64,"
+    href = doc.find("a", download="cases-predictions.csv").attrs["href"]
+    download = list(csv.DictReader(io.StringIO(base64.b64decode(href[len(prefix) :]).decode())))
+    assert [r["warnings"] for r in download] == cells
 
 
 def test_a_script_in_a_csv_cell_is_shown_as_text(

@@ -14,6 +14,8 @@ def test_default_config_describes_the_breast_cancer_problem(config: DatasetConfi
         "hist_gradient_boosting",
     }
     assert config.gate.thresholds == {"roc_auc": 0.98, "recall": 0.95}
+    assert (config.serving.range_tolerance, config.serving.max_missing_fraction) == (1.0, 0.5)
+    assert config.validation.non_negative  # declared bounds: refused at serving too
 
 
 def test_config_travels_as_json_unchanged(config: DatasetConfig) -> None:
@@ -34,6 +36,16 @@ def test_config_travels_as_json_unchanged(config: DatasetConfig) -> None:
             "name: x\nlabel: y\ndrop_columns: [y]\n"
             "candidates: [{name: a, estimator: logistic_regression}]",
             "drop_columns",
+        ),
+        (
+            "name: x\nlabel: y\nserving: {range_tolerance: -1}\n"
+            "candidates: [{name: a, estimator: logistic_regression}]",
+            "range_tolerance",
+        ),
+        (
+            "name: x\nlabel: y\nserving: {max_missing_fraction: 1.5}\n"
+            "candidates: [{name: a, estimator: logistic_regression}]",
+            "max_missing_fraction",
         ),
         ("- just a list", "mapping"),
         ("name: [unclosed", "not valid YAML"),

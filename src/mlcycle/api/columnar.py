@@ -4,10 +4,11 @@ A 10,000-row JSON body is 8 MB of repeated keys, and reading it costs many times
 own time; an Arrow stream of the same rows is 2.4 MB that is read without parsing
 (bench/serve.py measures both). CSV is the convenient form (`curl --data-binary @rows.csv`).
 Both become an Arrow table and get the checks the JSON body gets: every feature present, no
-unknown column, numbers where numbers belong, finite values within the schema's bounds; every
-error names the column and the row (`instance`, counted from 0). The answer has the request's
-format: `label` and one `probability_<class>` column per class; the version is in the
-`x-model-version` header (and, for Arrow, in the schema's metadata).
+unknown column, numbers where numbers belong, finite values, and then the version's serving
+rules (model/input_checks.py); every error names the column and the row (`instance`, counted
+from 0). The answer has the request's format: `label`, one `probability_<class>` column per
+class and `warnings` (the instance's warnings as JSON text, empty when it has none); the
+version is in the `x-model-version` header (and, for Arrow, in the schema's metadata).
 
 pyarrow is imported on the first columnar request, not at start: it would add to cold start.
 """
@@ -22,7 +23,6 @@ import numpy as np
 from mlcycle.api.requests import (
     MAX_REPORTED_ERRORS,
     RequestError,
-    bounds,
     problem,
     problems,
     refusal,
@@ -263,8 +263,8 @@ def _columns_problems(
 
 
 def _numeric_block(table: Any, features: list[Feature], errors: list) -> np.ndarray:
-    """(rows, features) float64, NaN where unknown; NaN, infinity and values far outside the
-    training range are errors, as in the JSON body (`requests.bounds`)."""
+    """(rows, features) float64, NaN where unknown; NaN and infinity are errors, as in the JSON
+    body. The serving rules (ranges, bounds, missing values) are checked after, for both."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -284,18 +284,9 @@ def _numeric_block(table: Any, features: list[Feature], errors: list) -> np.ndar
     if errors:
         return block.T
     finite = np.isfinite(block)
-    low, high = np.array([bounds(f) for f in features]).T
-    with np.errstate(invalid="ignore"):
-        outside = finite & ((block < low[:, None]) | (block > high[:, None]))
     for j, row in zip(*np.nonzero(~finite & ~unknown), strict=True):
         message = "NaN and infinity are not accepted (leave the cell empty if unknown)"
         errors.append(problem(int(row), features[j].name, "finite_number", message))
-    for j, row in zip(*np.nonzero(outside), strict=True):
-        message = (
-            f"{block[j, row]:g} is far outside the training range "
-            f"(accepted: {low[j]:g} to {high[j]:g})"
-        )
-        errors.append(problem(int(row), features[j].name, "out_of_range", message))
     return block.T
 
 
@@ -357,10 +348,16 @@ def read_batch(
 
 
 def write_predictions(
-    proba: np.ndarray, classes: list[str], version: str, media_type: str, kept: Any = None
+    proba: np.ndarray,
+    classes: list[str],
+    version: str,
+    media_type: str,
+    kept: Any = None,
+    warnings: np.ndarray | None = None,
 ) -> bytes:
-    """`label` (the most probable class) and `probability_<class>` columns, in `media_type`,
-    after the pass-through columns (`kept`, a table) when there are any."""
+    """`label` (the most probable class), `probability_<class>` and `warnings` (JSON text per
+    row, null when none: `InputCheck.warnings_text`) columns, in `media_type`, after the
+    pass-through columns (`kept`, a table) when there are any."""
     import pyarrow as pa
 
     labels = np.asarray(classes, dtype=object)[proba.argmax(axis=1)]
@@ -368,6 +365,8 @@ def write_predictions(
     columns["label"] = pa.array(labels, type=pa.string())
     for i, name in enumerate(classes):
         columns[f"probability_{name}"] = pa.array(proba[:, i].astype(np.float64))
+    if warnings is not None:
+        columns["warnings"] = pa.array(warnings, type=pa.string())
     table = pa.table(columns).replace_schema_metadata({"model_version": version})
     sink = pa.BufferOutputStream()
     if media_type == ARROW:

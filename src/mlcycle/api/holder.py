@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from mlcycle.api.requests import request_adapter
+from mlcycle.model.input_checks import InputRules
 from mlcycle.model.predict import Predictor, load_predictor
 from mlcycle.model.registry import Registry, RegistryError
 from mlcycle.model.version import FeatureSchema, ModelVersion
@@ -44,6 +45,7 @@ class ServedModel:
     metadata: ModelVersion
     predictor: Predictor
     adapter: TypeAdapter  # this model's request checks
+    rules: InputRules  # what this version refuses or warns about (its own serving rules)
     loaded_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
     @property
@@ -81,6 +83,7 @@ def load_served_model(
         metadata=metadata,
         predictor=predictor,
         adapter=request_adapter(metadata.feature_schema, max_instances),
+        rules=InputRules(metadata.feature_schema),
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from mlcycle.model.input_checks import InputWarnings
 from mlcycle.model.version import (
     Evaluation,
     FeatureSchema,
@@ -25,6 +26,11 @@ class Prediction(BaseModel):
     probabilities: dict[str, float] = Field(description="Probability of every class.")
     passthrough: dict[str, Any] | None = Field(
         None, description="The fields named in ?passthrough=, as sent (only when named)."
+    )
+    warnings: InputWarnings = Field(
+        default_factory=InputWarnings,
+        description="What this instance has that the model did not see in training: features "
+        "outside their training range, and how many features were imputed.",
     )
 
 

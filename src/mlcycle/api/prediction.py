@@ -151,6 +151,9 @@ def predict(
             )
     except RequestError as exc:
         return _refusal(exc)
+    checked = model.rules.check(batch)  # the version's own serving rules
+    if checked.problems:
+        return _refusal(problems([p._asdict() for p in checked.problems]))
     proba = model.predictor.predict_proba(batch)
     if not np.isfinite(proba).all():  # the bounds in the schema prevent this; never send NaN
         rows = np.flatnonzero(~np.isfinite(proba).all(axis=1))[:MAX_REPORTED_ERRORS].tolist()
@@ -165,9 +168,13 @@ def predict(
     counts = np.bincount(proba.argmax(axis=1), minlength=len(classes)).tolist()
     metrics.count_predictions(model.version, classes, counts)
     if media_type:
-        payload = write_predictions(proba, classes, model.version, media_type, kept)
+        payload = write_predictions(
+            proba, classes, model.version, media_type, kept, checked.warnings_text()
+        )
         return Answer(200, payload, media_type, model.version)
     predictions = to_predictions(proba, classes)
+    for prediction, warnings in zip(predictions, checked.warnings(), strict=True):
+        prediction["warnings"] = warnings
     if kept:
         for prediction, fields in zip(predictions, kept, strict=True):
             prediction["passthrough"] = fields

@@ -14,23 +14,17 @@ from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic_core import to_json
 from typing_extensions import TypedDict
 
+from mlcycle.model.input_checks import hard_limits
 from mlcycle.model.predict import FeatureBatch
 from mlcycle.model.version import Feature, FeatureSchema
 
 MAX_REPORTED_ERRORS = 20
-# A number more than this many training ranges outside the training range is refused: such a
-# value is a unit or typing error, and extreme enough ones make a model's arithmetic overflow
-# (the fuzzer found probabilities of NaN for values near float32's limit). Within these
-# bounds every model here computes finite probabilities.
-RANGE_FACTOR = 1e6
 
 
 def bounds(feature: Feature) -> tuple[float, float]:
-    low, high, median = feature.min, feature.max, feature.median
-    if low is None or high is None:
-        return -1e12, 1e12  # a feature never observed: still finite in float32 arithmetic
-    span = max(high - low, abs(median or 0.0), 1.0)
-    return low - RANGE_FACTOR * span, high + RANGE_FACTOR * span
+    """What the JSON checks accept of a number at all (values a model cannot compute with are
+    refused there); the version's serving rules (`model.input_checks`) then apply."""
+    return hard_limits(feature)
 
 
 class RequestError(Exception):
@@ -93,7 +87,9 @@ def _feature_type(feature: Feature) -> Any:
         low, high = bounds(feature)
         description = (
             f"Number; seen in training: {feature.min} to {feature.max}, "
-            f"median {feature.median}. null = unknown (imputed)."
+            f"median {feature.median}. null = unknown (imputed). Outside that range: answered "
+            "with a warning; far outside it (serving.range_tolerance) or across a declared "
+            "bound: refused."
         )
         return Annotated[
             float | None,

@@ -254,12 +254,20 @@ async def predict(request: Request) -> Response:
 
     JSON body: `{"instances": [{feature: value, ...}, ...]}`, every feature of /v1/schema in
     each instance (null = unknown, imputed as in training). Answers
-    `{"predictions": [{"label", "probabilities"}, ...], "model_version"}`.
+    `{"predictions": [{"label", "probabilities", "warnings"}, ...], "model_version"}`:
+    `warnings` lists the instance's features outside the range seen in training (name, value,
+    training min and max) and counts its imputed features.
+
+    Refused (422, naming the instance and field): a value further outside the training range
+    than the version's `serving.range_tolerance` times the range's width, a value across a
+    bound the data-set config declares (e.g. below 0 for a size), and an instance with more
+    than `serving.max_missing_fraction` of its features missing.
 
     For batches, a columnar body is faster: `Content-Type: text/csv` (a header row of feature
     names; an empty cell is unknown) or `application/vnd.apache.arrow.stream` (an uncompressed
-    Arrow IPC stream). The answer then has the same format, with columns `label` and
-    `probability_<class>`, and the version in the `x-model-version` header.
+    Arrow IPC stream). The answer then has the same format, with columns `label`,
+    `probability_<class>` and `warnings` (the instance's warnings as JSON text, empty when it
+    has none), and the version in the `x-model-version` header.
 
     Columns that are not features (an id, a known outcome) are refused unless named in
     `?passthrough=`: then they are kept in the answer and not fed to the model (CSV and Arrow:

@@ -107,6 +107,7 @@ def build_feature_schema(
         "features": features,
         "examples": examples,
         "display": display_names(config, classes),
+        "serving": config.serving.model_dump(),
     }
 
 

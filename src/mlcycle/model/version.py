@@ -59,6 +59,18 @@ class Display(Record):
     disclaimer: str = Field(description="What a page says about its predictions.")
 
 
+class ServingRules(Record):
+    """The config's `serving` section as the version was built with it: what the API refuses.
+    Versions built before it have none and are served with these defaults."""
+
+    range_tolerance: float = Field(
+        1.0, description="Refused beyond this many training-range widths outside the range."
+    )
+    max_missing_fraction: float = Field(
+        0.5, description="Refused with more than this share of the features missing."
+    )
+
+
 class FeatureSchema(Record):
     """What a version knows about its inputs: the features in model order, the classes, and a
     few real rows per class."""
@@ -71,6 +83,13 @@ class FeatureSchema(Record):
         default_factory=dict, description="Real training instances per class."
     )
     display: Display | None = Field(None, description="Names for pages (none: older versions).")
+    serving: ServingRules | None = Field(
+        None, description="What the API refuses to score (none: older versions, the defaults)."
+    )
+
+    def serving_rules(self) -> ServingRules:
+        """The version's own serving rules, or the defaults for versions built before them."""
+        return self.serving or ServingRules()
 
     def feature_types(self) -> dict[str, ColumnType]:
         """Feature name -> numeric | categorical, in model order."""

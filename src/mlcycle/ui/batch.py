@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlcycle.ui.api_client import FieldError
-from mlcycle.ui.forms import to_value
+from mlcycle.ui.forms import format_number, to_value
 
 # Read as missing, as pandas reads them when the pipeline ingests a CSV.
 MISSING = frozenset({"", "NA", "N/A", "n/a", "NaN", "nan", "-nan", "null", "NULL", "None", "<NA>"})
@@ -105,15 +105,38 @@ def describe_errors(errors: list[FieldError]) -> list[str]:
 
 
 def result_header(batch: Batch, classes: list[str]) -> list[str]:
-    return [*batch.header, "predicted", *(f"probability_{c}" for c in classes)]
+    return [*batch.header, "predicted", *(f"probability_{c}" for c in classes), "warnings"]
+
+
+def out_of_range_text(entry: dict[str, Any]) -> str:
+    """`mean_texture 45 outside the training range 9.71 to 39.28`."""
+    low, high = format_number(entry.get("min")), format_number(entry.get("max"))
+    value = format_number(entry.get("value"))
+    return f"{entry.get('feature')} {value} outside the training range {low} to {high}"
+
+
+def warnings_text(warnings: dict[str, Any] | None) -> str:
+    """An instance's warnings from the API in one line ("" when it has none)."""
+    warnings = warnings or {}
+    parts = [out_of_range_text(e) for e in warnings.get("out_of_range") or []]
+    imputed = warnings.get("imputed") or 0
+    if imputed:
+        parts.append(f"{imputed} feature{'s' if imputed != 1 else ''} missing, filled in")
+    return "; ".join(parts)
 
 
 def result_rows(
     batch: Batch, predictions: list[dict[str, Any]], classes: list[str]
 ) -> list[list[str]]:
-    """Each input row with the predicted class and every class's probability appended."""
+    """Each input row with the predicted class, every class's probability and the API's
+    warnings appended."""
     return [
-        [*row, p["label"], *(f"{p['probabilities'][c]:.6f}" for c in classes)]
+        [
+            *row,
+            p["label"],
+            *(f"{p['probabilities'][c]:.6f}" for c in classes),
+            warnings_text(p.get("warnings")),
+        ]
         for row, p in zip(batch.rows, predictions, strict=True)
     ]
 

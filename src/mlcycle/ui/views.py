@@ -39,6 +39,8 @@ def percent(probability: float) -> str:
 def _result(schema: dict[str, Any], response: dict[str, Any], typed: dict[str, str]) -> dict:
     prediction = response["predictions"][0]
     probabilities = prediction["probabilities"]
+    warnings = prediction.get("warnings") or {}
+    out_of_range = warnings.get("out_of_range") or []
     return {
         "label": prediction["label"],
         "positive": prediction["label"] == schema.get("positive_class"),
@@ -53,7 +55,14 @@ def _result(schema: dict[str, Any], response: dict[str, Any], typed: dict[str, s
             for cls in schema["classes"]
         ],
         "inputs": [(name, text, not text.strip()) for name, text in typed.items()],
-        "imputed": sum(1 for text in typed.values() if not text.strip()),
+        "imputed": warnings.get("imputed", sum(1 for text in typed.values() if not text.strip())),
+        "out_of_range": [batches.out_of_range_text(e) for e in out_of_range],
+        # Shown at the fields concerned: feature -> the range the value is outside of.
+        "field_warnings": {
+            e["feature"]: "Outside the training range ("
+            f"{forms.format_number(e.get('min'))} to {forms.format_number(e.get('max'))})"
+            for e in out_of_range
+        },
     }
 
 
@@ -71,8 +80,10 @@ def render_predict(
     for error in errors or []:
         if error.field in features:  # shown next to the field it names
             field_errors.setdefault(error.field, error.message)
+        elif error.field and error.field != "instances":  # the whole case needs no name
+            general.append(f"{error.field}: {error.message}")
         else:
-            general.append(f"{error.field}: {error.message}" if error.field else error.message)
+            general.append(error.message)
     page = render_template(
         "predict.html",
         active="predict",
@@ -81,6 +92,7 @@ def render_predict(
         groups=forms.build_groups(schema),
         values=values or {},
         field_errors=field_errors,
+        field_warnings=(result or {}).get("field_warnings", {}),
         general_errors=general,
         result=result,
         example_classes=[c for c in schema["classes"] if schema.get("examples", {}).get(c)],
@@ -156,6 +168,7 @@ def _batch_result(
                 "extra": [row[batch.header.index(c)] for c in batch.extra_columns],
                 "label": p["label"],
                 "probabilities": [percent(p["probabilities"][c]) for c in classes],
+                "warnings": batches.warnings_text(p.get("warnings")),
             }
             for i, (row, p) in enumerate(zip(batch.rows[:DISPLAY_ROWS], predictions, strict=False))
         ],
