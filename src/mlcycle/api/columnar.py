@@ -28,8 +28,9 @@ from mlcycle.api.requests import (
     refusal,
     too_many,
 )
+from mlcycle.model.operating import labels as label_rows
 from mlcycle.model.predict import FeatureBatch
-from mlcycle.model.version import Feature, FeatureSchema
+from mlcycle.model.version import Feature, FeatureSchema, OperatingPoint
 
 ARROW = "application/vnd.apache.arrow.stream"
 CSV = "text/csv"
@@ -357,13 +358,19 @@ def read_batch(
 
 
 def write_predictions(
-    proba: np.ndarray, classes: list[str], version: str, media_type: str, kept: Any = None
+    proba: np.ndarray,
+    classes: list[str],
+    version: str,
+    media_type: str,
+    kept: Any = None,
+    point: OperatingPoint | None = None,
 ) -> bytes:
-    """`label` (the most probable class) and `probability_<class>` columns, in `media_type`,
-    after the pass-through columns (`kept`, a table) when there are any."""
+    """`label` (at the operating point `point`, as JSON answers have it) and
+    `probability_<class>` columns, in `media_type`, after the pass-through columns (`kept`, a
+    table) when there are any."""
     import pyarrow as pa
 
-    labels = np.asarray(classes, dtype=object)[proba.argmax(axis=1)]
+    labels = label_rows(proba, classes, point)
     columns = {name: kept.column(name) for name in kept.column_names} if kept else {}
     columns["label"] = pa.array(labels, type=pa.string())
     for i, name in enumerate(classes):
