@@ -230,10 +230,12 @@ def test_every_candidate_still_exports_once_calibrated(estimator: str) -> None:
     frame = mixed_frame()
     two = frame.assign(kind=np.where(frame["kind"] == "gamma", "gamma", "other"))
     cv = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
+    small = {"hist_gradient_boosting": {"max_iter": 20}, "random_forest": {"n_estimators": 20}}
+    candidate = Candidate(name=estimator, estimator=estimator, params=small.get(estimator, {}))
     for data in (frame, two):
         train, test = data.iloc[:300], data.iloc[300:]
         X = prepare_features(train, MIXED_TYPES)
-        model = calibrated(fitted(estimator, train, MIXED_TYPES, "kind"), "sigmoid", cv)
+        model = calibrated(build_pipeline(candidate, MIXED_TYPES, seed=0), "sigmoid", cv)
         exported = export_onnx(model.fit(X, train["kind"]), test, MIXED_TYPES)
         assert exported.record["status"] == "exported", exported.record
         assert exported.record["max_abs_diff"] <= TOLERANCE
