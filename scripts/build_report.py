@@ -112,7 +112,7 @@ def main() -> None:
     from mlcycle.model.registry import Registry
 
     images = {"predict": str(DOCS / "images" / "predict.png")}
-    for name in ("roc_curve.png", "confusion_matrix.png"):
+    for name in ("roc_curve.png", "confusion_matrix.png", "calibration_curve.png"):
         target = build / name
         target.write_bytes(Registry(root).read_artifact(champion.version, name))
         images[name.removesuffix(".png")] = str(target)

@@ -9,7 +9,18 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 ColumnType = Literal["numeric", "categorical"]
-Metric = Literal["roc_auc", "accuracy", "precision", "recall", "f1", "brier"]
+Metric = Literal[
+    "roc_auc",
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "specificity",
+    "false_alarms_per_100",
+    "brier",
+    "ece",
+]
+Calibration = Literal["none", "sigmoid", "isotonic"]
 
 
 class _Strict(BaseModel):
@@ -29,7 +40,8 @@ class Gate(_Strict):
     """When a challenger may replace the champion."""
 
     primary_metric: Metric = "roc_auc"
-    # Absolute floors (ceilings for brier) the challenger must pass on the test split.
+    # Absolute floors (ceilings for brier, ece, false alarms) the challenger must pass on the
+    # test split; label metrics are taken at the version's operating point.
     thresholds: dict[Metric, float] = Field(default_factory=dict)
     # The challenger must beat the champion's primary metric by more than this.
     min_improvement: float = Field(0.0, ge=0.0)
@@ -96,6 +108,27 @@ class Resources(_Strict):
     memory: str = "16G"
 
 
+class Decision(_Strict):
+    """Binary problems: when the label is the positive class. Exactly one of the two."""
+
+    target_recall: float | None = Field(
+        None,
+        gt=0.0,
+        le=1.0,
+        description="The highest threshold whose out-of-fold recall on the training split "
+        "reaches this.",
+    )
+    threshold: float | None = Field(
+        None, gt=0.0, lt=1.0, description="A fixed threshold on the positive class's probability."
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Decision:
+        if (self.target_recall is None) == (self.threshold is None):
+            raise ValueError("decision takes exactly one of target_recall or threshold")
+        return self
+
+
 DEFAULT_DISCLAIMER = "Predictions are estimates from a model trained on past data."
 
 
@@ -153,6 +186,17 @@ class DatasetConfig(_Strict):
         "(threads cost more than they save there), all cores for large.",
     )
     candidates: list[Candidate] = Field(min_length=1)
+    decision: Decision | None = Field(
+        None,
+        description="Binary problems: the operating point. None: the positive class when its "
+        "probability is at least 0.5 (the most probable class).",
+    )
+    calibration: Calibration = Field(
+        "sigmoid",
+        description="How the chosen model's probabilities are calibrated on the training split "
+        "(CalibratedClassifierCV): sigmoid (Platt; few parameters, fit for small data), "
+        "isotonic (needs about a thousand rows or more) or none.",
+    )
     gate: Gate = Field(default_factory=Gate)
     validation: Validation = Field(default_factory=Validation)
     serving: ServingRules = Field(default_factory=ServingRules)
@@ -175,6 +219,13 @@ class DatasetConfig(_Strict):
     def _label_not_dropped(self) -> DatasetConfig:
         if self.label in self.drop_columns:
             raise ValueError(f"label column {self.label!r} is also in drop_columns")
+        return self
+
+    @model_validator(mode="after")
+    def _decision_names_its_class(self) -> DatasetConfig:
+        # A threshold is on one class's probability: which one must be said, not guessed.
+        if self.decision is not None and self.positive_class is None:
+            raise ValueError("decision (an operating point) needs positive_class")
         return self
 
     def to_json(self) -> str:

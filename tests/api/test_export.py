@@ -216,3 +216,42 @@ def nudged(onnx_bytes: bytes) -> bytes:
     graph.node.append(helper.make_node("Mul", ["probabilities_raw", "nudge"], ["probabilities"]))
     assert elem in (TensorProto.FLOAT, TensorProto.DOUBLE)
     return model.SerializeToString()
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS)
+def test_every_candidate_still_exports_once_calibrated(estimator: str) -> None:
+    """Training wraps the chosen estimator in CalibratedClassifierCV (sigmoid by default): the
+    export covers the calibrator too, with text features and missing values, on 2 and 3
+    classes."""
+    from sklearn.model_selection import StratifiedKFold
+
+    from mlcycle.model.train import calibrated
+
+    frame = mixed_frame()
+    two = frame.assign(kind=np.where(frame["kind"] == "gamma", "gamma", "other"))
+    cv = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
+    small = {"hist_gradient_boosting": {"max_iter": 20}, "random_forest": {"n_estimators": 20}}
+    candidate = Candidate(name=estimator, estimator=estimator, params=small.get(estimator, {}))
+    for data in (frame, two):
+        train, test = data.iloc[:300], data.iloc[300:]
+        X = prepare_features(train, MIXED_TYPES)
+        model = calibrated(build_pipeline(candidate, MIXED_TYPES, seed=0), "sigmoid", cv)
+        exported = export_onnx(model.fit(X, train["kind"]), test, MIXED_TYPES)
+        assert exported.record["status"] == "exported", exported.record
+        assert exported.record["max_abs_diff"] <= TOLERANCE
+
+
+def test_isotonic_calibration_is_served_by_scikit_learn() -> None:
+    """skl2onnx takes the nearest step of an isotonic calibrator where scikit-learn
+    interpolates: the parity check refuses the graph (and the API serves scikit-learn)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    from mlcycle.model.train import calibrated
+
+    frame = mixed_frame()
+    train, test = frame.iloc[:300], frame.iloc[300:]
+    cv = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
+    model = calibrated(fitted("logistic_regression", train, MIXED_TYPES, "kind"), "isotonic", cv)
+    model.fit(prepare_features(train, MIXED_TYPES), train["kind"])
+    record = export_onnx(model, test, MIXED_TYPES).record
+    assert record["status"] == "failed" and "1e-05" in record["reason"], record

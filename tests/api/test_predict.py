@@ -74,7 +74,11 @@ def test_model_reports_the_registry_facts(client: TestClient, trained: Trained) 
     assert info["metrics"] == meta.metrics
     assert info["gate"]["decision"] == "promoted" and info["gate"]["reasons"]
     assert info["lineage"]["data_hash"] == meta.lineage.data_hash
-    assert sorted(info["artifacts"]) == ["confusion_matrix.png", "roc_curve.png"]
+    assert sorted(info["artifacts"]) == [
+        "calibration_curve.png",
+        "confusion_matrix.png",
+        "roc_curve.png",
+    ]
     assert info["serving"]["onnx"]["status"] == "exported"
 
 

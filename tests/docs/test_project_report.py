@@ -71,6 +71,19 @@ def test_quotes_the_champion_of_the_run_it_was_built_from(built, trained_root: P
     assert row in text  # the results table, in the order of its columns
 
 
+def test_says_what_the_operating_point_costs(built, trained_root: Path) -> None:
+    _, text = built
+    champion = Registry(str(trained_root)).champion()
+    m, point = champion.metrics, champion.operating_point
+    assert f"{point.threshold:.4f}" in text
+    for suffix in ("", "_argmax"):  # recall, precision, specificity, false alarms per 100
+        row = (
+            " ".join(f"{m[k + suffix]:.4f}" for k in ("recall", "precision", "specificity"))
+            + f" {m['false_alarms_per_100' + suffix]:.1f}"
+        )
+        assert row in text, row
+
+
 def test_quotes_the_benchmark_results(built) -> None:
     _, text = built
     serve = json.loads((REPO / "bench/results/serve.json").read_text())

@@ -36,7 +36,7 @@ def test_first_run_trains_and_promotes_a_champion(trained_root: Path) -> None:
     )
     report = (trained_root / "models/versions" / champion.version / "report.html").read_text()
     assert champion.version in report and f"{champion.metrics['roc_auc']:.4f}" in report
-    assert report.count("data:image/png;base64,") == 2
+    assert report.count("data:image/png;base64,") == 3  # ROC, confusion, reliability
     lineage = champion.lineage
     assert len(lineage.data_hash) == 64
     assert lineage.pipeline_run.startswith("mlcycle-training-")

@@ -46,3 +46,12 @@ def test_the_predict_page_shows_the_api_s_probabilities_through_the_bounds(
         shown = [v.text() for v in doc.find_all("span", class_="bar-value")]
         assert shown == [percent(expected[c]) for c in schema["classes"]]
         assert "100.0%" not in shown and "0.0%" not in shown
+
+
+def test_the_model_page_says_when_the_label_is_the_positive_class(
+    client: FlaskClient, api_url: str
+) -> None:
+    point = httpx.get(f"{api_url}/v1/model", timeout=10).json()["operating_point"]
+    doc = parse(client.get("/model").get_data(as_text=True))
+    said = doc.find("p", class_="operating-point").text()
+    assert point["positive_class"] in said and f"{point['threshold']:.4f}" in said

@@ -191,6 +191,7 @@ def test_call_passes_paths_uris_and_computed_values(monkeypatch: pytest.MonkeyPa
     assert got["artifacts"] == {
         "roc_curve.png": "/local/roc_curve",
         "confusion_matrix.png": "/local/confusion_matrix",
+        "calibration_curve.png": "/local/calibration_curve",
     }
     lineage = got["lineage"]
     assert lineage["snapshot_uri"] == "gs://bucket/snapshot"

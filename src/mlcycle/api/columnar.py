@@ -28,8 +28,9 @@ from mlcycle.api.requests import (
     refusal,
     too_many,
 )
+from mlcycle.model.operating import labels as label_rows
 from mlcycle.model.predict import FeatureBatch
-from mlcycle.model.version import Feature, FeatureSchema
+from mlcycle.model.version import Feature, FeatureSchema, OperatingPoint
 
 ARROW = "application/vnd.apache.arrow.stream"
 CSV = "text/csv"
@@ -353,14 +354,15 @@ def write_predictions(
     version: str,
     media_type: str,
     kept: Any = None,
+    point: OperatingPoint | None = None,
     warnings: np.ndarray | None = None,
 ) -> bytes:
-    """`label` (the most probable class), `probability_<class>` and `warnings` (JSON text per
-    row, null when none: `InputCheck.warnings_text`) columns, in `media_type`, after the
-    pass-through columns (`kept`, a table) when there are any."""
+    """`label` (at the operating point `point`, as JSON answers have it), `probability_<class>`
+    and `warnings` (JSON text per row, null when none: `InputCheck.warnings_text`) columns, in
+    `media_type`, after the pass-through columns (`kept`, a table) when there are any."""
     import pyarrow as pa
 
-    labels = np.asarray(classes, dtype=object)[proba.argmax(axis=1)]
+    labels = label_rows(proba, classes, point)
     columns = {name: kept.column(name) for name in kept.column_names} if kept else {}
     columns["label"] = pa.array(labels, type=pa.string())
     for i, name in enumerate(classes):

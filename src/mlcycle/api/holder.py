@@ -24,7 +24,7 @@ from mlcycle.api.requests import request_adapter
 from mlcycle.model.input_checks import InputRules
 from mlcycle.model.predict import Predictor, load_predictor
 from mlcycle.model.registry import Registry, RegistryError
-from mlcycle.model.version import FeatureSchema, ModelVersion
+from mlcycle.model.version import FeatureSchema, ModelVersion, OperatingPoint
 
 log = logging.getLogger("mlcycle.api")
 # Storage reads (model files, artifacts, the pointer) run in their own few threads, so a
@@ -51,6 +51,11 @@ class ServedModel:
     @property
     def schema(self) -> FeatureSchema:
         return self.metadata.feature_schema
+
+    @property
+    def operating_point(self) -> OperatingPoint | None:
+        """How a probability becomes a label (none: the most probable class)."""
+        return self.metadata.operating_point
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,17 @@ from mlcycle.model.version import (
     GateDecision,
     Lineage,
     OnnxRecord,
+    OperatingPoint,
     Training,
 )
 
 
 class Prediction(BaseModel):
-    label: str = Field(description="The most probable class.")
+    label: str = Field(
+        description="The predicted class: for two classes, the positive class when its "
+        "probability reaches the version's operating point (`/v1/model` operating_point), "
+        "else the other; otherwise the most probable class."
+    )
     probabilities: dict[str, float] = Field(description="Probability of every class.")
     passthrough: dict[str, Any] | None = Field(
         None, description="The fields named in ?passthrough=, as sent (only when named)."
@@ -85,6 +90,9 @@ class ModelInfo(BaseModel):
     lineage: Lineage
     evaluation: Evaluation = Field(default_factory=Evaluation)
     training: Training = Field(default_factory=Training)
+    operating_point: OperatingPoint | None = Field(
+        None, description="How a probability becomes a label (none: the most probable class)."
+    )
     artifacts: list[str] = Field(description="Images served by /v1/model/artifacts/{name}.")
     report: bool = Field(False, description="Whether /v1/model/report serves an HTML report.")
     serving: ServingInfo = Field(description="How this process serves it.")

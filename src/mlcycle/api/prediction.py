@@ -33,6 +33,7 @@ from mlcycle.api.requests import (
     problems,
     to_batch,
 )
+from mlcycle.model.operating import labels
 from mlcycle.model.predict import to_predictions
 from mlcycle.model.version import FeatureSchema
 
@@ -164,15 +165,16 @@ def predict(
                 tuple(problem(r, "instances", "not_scorable", NOT_A_NUMBER) for r in rows),
             )
         )
-    classes = model.predictor.classes
-    counts = np.bincount(proba.argmax(axis=1), minlength=len(classes)).tolist()
+    classes, point = model.predictor.classes, model.operating_point
+    said = labels(proba, classes, point)
+    counts = [int((said == name).sum()) for name in classes]
     metrics.count_predictions(model.version, classes, counts)
     if media_type:
         payload = write_predictions(
-            proba, classes, model.version, media_type, kept, checked.warnings_text()
+            proba, classes, model.version, media_type, kept, point, checked.warnings_text()
         )
         return Answer(200, payload, media_type, model.version)
-    predictions = to_predictions(proba, classes)
+    predictions = to_predictions(proba, classes, point)
     for prediction, warnings in zip(predictions, checked.warnings(), strict=True):
         prediction["warnings"] = warnings
     if kept:

@@ -134,7 +134,8 @@ def images(model: ServedModel) -> list[str]:
 )
 async def model_info(model: Model, holder: Holder) -> ModelInfo:
     """The champion being served: version, creation time, test metrics, the gate's decision
-    and reasons, lineage (data hash, pipeline run, commit, library versions)."""
+    and reasons, lineage (data hash, pipeline run, commit, library versions) and, for two
+    classes, the operating point its labels follow."""
     meta = model.metadata
     return ModelInfo(
         version=model.version,
@@ -157,6 +158,8 @@ async def model_info(model: Model, holder: Holder) -> ModelInfo:
             onnx=meta.onnx,
             last_refusal=holder.last_refusal,
         ),
+        # Left out for versions registered before operating points (they label by argmax).
+        **({"operating_point": meta.operating_point} if meta.operating_point else {}),
     )
 
 

@@ -80,6 +80,8 @@ def summary_table(registration: Registration) -> Table:
     table.add_column(f"challenger {registration.version}", justify="right")
     table.add_column(f"champion {before.version if before else '(none)'}", justify="right")
     for name in NAMES:
+        if name not in registration.metrics:  # binary-only metrics of a multi-class model
+            continue
         theirs = before.metrics.get(name) if before else None
         table.add_row(
             name, f"{registration.metrics[name]:.4f}", "" if theirs is None else f"{theirs:.4f}"

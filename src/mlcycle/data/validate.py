@@ -458,6 +458,18 @@ def _check_label(report: DataReport, label: pd.Series, config: DatasetConfig) ->
                 f"(have {small})",
             )
         )
+    if len(counts) > 2 and config.decision is not None:
+        report.errors.append(
+            Issue(
+                rule="decision",
+                column=config.label,
+                count=len(counts),
+                unit="class",
+                examples=list(counts),
+                message=f"decision (config) sets an operating point for two classes; the label "
+                f"has {len(counts)}: remove decision, every label is then the most probable class",
+            )
+        )
     if len(counts) == 2 and config.positive_class not in counts:
         report.errors.append(
             Issue(

@@ -135,6 +135,18 @@ def _register_converters() -> None:
     )
 
 
+def _estimators(model: Any) -> list[Any]:
+    """The fitted estimators behind a pipeline's last step: the step itself, or the ones a
+    CalibratedClassifierCV calibrates (one with `ensemble=False`, as training makes them)."""
+    last = model.steps[-1][1]
+    calibrated = getattr(last, "calibrated_classifiers_", None)
+    return [c.estimator for c in calibrated] if calibrated is not None else [last]
+
+
+def _calibrated(model: Any) -> bool:
+    return hasattr(model.steps[-1][1], "calibrated_classifiers_")
+
+
 def _float32_thresholds(model: Any) -> Any:
     """A copy whose tree thresholds are float32 values that split exactly as before.
 
@@ -142,12 +154,13 @@ def _float32_thresholds(model: Any) -> Any:
     gives the same answer for every float32(x), and survives ONNX's float32 attributes.
     """
     model = copy.deepcopy(model)
-    estimators = getattr(model.steps[-1][1], "estimators_", None)
-    trees = (
-        [e for e in np.ravel(estimators) if hasattr(e, "tree_")] if estimators is not None else []
-    )
-    if hasattr(model.steps[-1][1], "tree_"):
-        trees.append(model.steps[-1][1])
+    trees = []
+    for estimator in _estimators(model):
+        members = getattr(estimator, "estimators_", None)
+        if members is not None:
+            trees += [e for e in np.ravel(members) if hasattr(e, "tree_")]
+        if hasattr(estimator, "tree_"):
+            trees.append(estimator)
     for tree in trees:
         thr = tree.tree_.threshold  # a view on the tree's nodes: writing it changes the tree
         t32 = thr.astype(np.float32)
@@ -160,12 +173,34 @@ def _float32_thresholds(model: Any) -> Any:
 def _float32_trees(model: Any) -> bool:
     """Trees that compare float32(x) (decision trees, forests), unlike gradient boosting's
     histogram trees, which compare float64 values."""
-    estimator = model.steps[-1][1]
-    return hasattr(estimator, "tree_") or hasattr(estimator, "estimators_")
+    return any(hasattr(e, "tree_") or hasattr(e, "estimators_") for e in _estimators(model))
+
+
+def _boosted_trees(model: Any) -> bool:
+    return any(hasattr(e, "_predictors") for e in _estimators(model))
 
 
 def _has_trees(model: Any) -> bool:
-    return _float32_trees(model) or hasattr(model.steps[-1][1], "_predictors")
+    return _float32_trees(model) or _boosted_trees(model)
+
+
+def _double_tree_scores(onx: Any) -> None:
+    """Cast tree ensembles' float32 scores to double for what follows them in a float64 graph
+    (a calibrator's arithmetic is in double; ai.onnx.ml's trees answer float32 whatever their
+    input). float32 -> float64 is exact."""
+    from onnx import TensorProto, helper
+
+    graph = onx.graph
+    for i, node in reversed(list(enumerate(graph.node))):
+        if node.op_type.startswith("TreeEnsemble") and len(node.output) > 1:
+            scores = node.output[1]
+            node.output[1] = f"{scores}_float32"
+            graph.node.insert(
+                i + 1,
+                helper.make_node(
+                    "Cast", [node.output[1]], [scores], to=TensorProto.DOUBLE, name=f"{scores}_cast"
+                ),
+            )
 
 
 def _cast_before_trees(onx: Any) -> None:
@@ -259,7 +294,9 @@ def _convert(model: Any, types: dict[str, str], dtype: str) -> bytes:
     if rounded:
         _cast_before_trees(onx)
     graph = onx.graph
-    if dtype == "float64" and hasattr(model.steps[-1][1], "_predictors"):
+    if dtype == "float64" and _has_trees(model) and _calibrated(model):
+        _double_tree_scores(onx)
+    elif dtype == "float64" and _boosted_trees(model):
         # ai.onnx.ml's TreeEnsembleClassifier answers float32 whatever its input; skl2onnx
         # declares the input's type. float32 probabilities are well within TOLERANCE.
         for output in graph.output:

@@ -56,3 +56,24 @@ def confusion_png(evaluation: Evaluation, title: str = "Confusion matrix (test s
     ax.set_yticks(range(n), evaluation.classes)
     ax.set(xlabel="Predicted", ylabel="Actual", title=title)
     return _png(fig)
+
+
+def reliability_png(evaluation: Evaluation, title: str = "Reliability curve (test split)") -> bytes:
+    """Observed frequency against mean predicted probability per bin: on the diagonal, the
+    probabilities mean what they say. Marker area follows the bin's rows."""
+    fig, ax = plt.subplots(figsize=(4.5, 4.2))
+    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="perfectly calibrated")
+    for name, curve in evaluation.reliability.items():
+        sizes = [min(300, 12 + 3 * n) for n in curve["rows"]]
+        ax.plot(curve["predicted"], curve["observed"], lw=1.5)
+        ax.scatter(curve["predicted"], curve["observed"], s=sizes, alpha=0.7, label=name)
+    metrics = evaluation.metrics
+    ax.set(
+        xlabel="Mean predicted probability",
+        ylabel="Observed frequency",
+        xlim=(0, 1),
+        ylim=(0, 1.02),
+        title=f"{title}\nBrier = {metrics['brier']:.4f}, ECE = {metrics['ece']:.4f}",
+    )
+    ax.legend(loc="upper left", fontsize=8)
+    return _png(fig)

@@ -1,8 +1,8 @@
 """Predict with a registered version: onnxruntime when its export passed, else scikit-learn.
 
 Both predictors take the same input, a `FeatureBatch` (one array per kind of feature, in the
-schema's order), and return class probabilities in the version's class order. The label is the
-most probable class, as in evaluation.
+schema's order), and return class probabilities in the version's class order. The label is
+the version's operating point's (model/operating.py), as in evaluation.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from mlcycle.model.operating import labels as label_rows
 from mlcycle.model.registry import Registry, RegistryError, sha256
 
 if TYPE_CHECKING:
-    from mlcycle.model.version import ModelVersion, OnnxRecord
+    from mlcycle.model.version import ModelVersion, OnnxRecord, OperatingPoint
 
 
 @dataclass(frozen=True)
@@ -137,9 +138,12 @@ def load_predictor(registry: Registry, version: str, metadata: ModelVersion) -> 
     return SklearnPredictor(registry.load_model(version, metadata), types)
 
 
-def to_predictions(proba: np.ndarray, classes: list[str]) -> list[dict[str, Any]]:
-    """One {label, probabilities} per row; the label is the most probable class."""
-    labels = np.asarray(classes, dtype=object)[proba.argmax(axis=1)].tolist()
+def to_predictions(
+    proba: np.ndarray, classes: list[str], point: OperatingPoint | None = None
+) -> list[dict[str, Any]]:
+    """One {label, probabilities} per row; the label at the operating point `point` (the most
+    probable class without one)."""
+    labels = label_rows(proba, classes, point).tolist()
     return [
         {"label": label, "probabilities": dict(zip(classes, row, strict=True))}
         for label, row in zip(labels, proba.tolist(), strict=True)

@@ -94,7 +94,9 @@ def version_fields(candidate: Candidate, gate: GateDecision) -> dict[str, Any]:
         "metrics": evaluation["metrics"],
         "evaluation": {k: evaluation[k] for k in ("classes", "confusion", "test_rows")},
         "champion_at_evaluation": evaluation["champion"],
-        "training": candidate.training,
+        # The operating point is the version's own field, not a detail of training.
+        "training": {k: v for k, v in candidate.training.items() if k != "operating_point"},
+        "operating_point": candidate.training.get("operating_point"),
         "data": {
             "validation": {k: validation[k] for k in ("warnings", "info")},
             "cleaning": candidate.cleaning,

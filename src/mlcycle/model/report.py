@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from mlcycle.model.metrics import DESCRIPTIONS, LOWER_IS_BETTER, NAMES
+from mlcycle.model.metrics import AT_ARGMAX, DESCRIPTIONS, LOWER_IS_BETTER, NAMES
 
 if TYPE_CHECKING:
     from mlcycle.model.version import ModelVersion
 
-IMAGES = ("roc_curve.png", "confusion_matrix.png")
+IMAGES = ("roc_curve.png", "confusion_matrix.png", "calibration_curve.png")
 
 
 def _environment() -> Environment:
@@ -38,6 +38,8 @@ def render_report(metadata: ModelVersion, images: dict[str, bytes]) -> str:
     rows = []
     for name in NAMES:
         mine = metadata.metrics.get(name)
+        if mine is None:  # binary-only metrics of a multi-class model, newer metrics of older
+            continue
         theirs = champion.metrics.get(name) if champion else None
         delta = None if theirs is None else mine - theirs
         better = None if delta is None or delta == 0 else (delta < 0) == (name in LOWER_IS_BETTER)
@@ -51,6 +53,16 @@ def render_report(metadata: ModelVersion, images: dict[str, bytes]) -> str:
                 "description": DESCRIPTIONS.get(name, ""),
             }
         )
+    # The operating point's figures beside the same figures at argmax (binary versions).
+    operating_rows = [
+        {
+            "name": name,
+            "at_point": metadata.metrics.get(name),
+            "at_argmax": metadata.metrics.get(f"{name}_argmax"),
+        }
+        for name in AT_ARGMAX
+        if f"{name}_argmax" in metadata.metrics
+    ]
     embedded = {
         name: "data:image/png;base64," + base64.b64encode(data).decode()
         for name, data in images.items()
@@ -62,6 +74,8 @@ def render_report(metadata: ModelVersion, images: dict[str, bytes]) -> str:
             m=metadata,
             champion=champion or {},
             metric_rows=rows,
+            point=metadata.operating_point,
+            operating_rows=operating_rows,
             images=embedded,
             data=metadata.data,
         )

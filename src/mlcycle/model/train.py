@@ -1,4 +1,12 @@
-"""Train: every configured candidate tuned by cross-validation on the training split only."""
+"""Train: every configured candidate tuned by cross-validation on the training split only.
+
+In order, all on the training split: (1) each candidate's grid is searched by CV and the best
+candidate chosen by the primary metric; (2) the chosen estimator is wrapped in scikit-learn's
+CalibratedClassifierCV (`calibration`), which fits it on all training rows and its calibrator
+on the estimator's out-of-fold scores; (3) binary problems: that whole calibrated model is
+fitted again per fold (`cross_val_predict`, the same folds) and the operating point chosen on
+its out-of-fold calibrated probabilities (model/operating.py). The test split is never seen.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+from sklearn.base import clone
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.metrics import f1_score, make_scorer, precision_score, recall_score
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import Pipeline
@@ -14,6 +24,8 @@ from threadpoolctl import threadpool_limits
 
 from mlcycle.config import DatasetConfig
 from mlcycle.model.candidates import build_pipeline, prepare_features
+from mlcycle.model.operating import choose_operating_point
+from mlcycle.model.version import OperatingPoint
 
 
 @dataclass
@@ -22,6 +34,8 @@ class TrainResult:
     chosen: str
     candidates: list[dict[str, Any]]
     scoring: str
+    calibration: str = "none"
+    operating_point: OperatingPoint | None = None
 
 
 def scorer(metric: str, classes: list[str], positive_class: str | None) -> Any:
@@ -51,7 +65,8 @@ def thread_limit(config: DatasetConfig, rows: int, columns: int) -> int | None:
 
 
 def train_model(train: pd.DataFrame, config: DatasetConfig, types: dict[str, str]) -> TrainResult:
-    """Grid-search each candidate with stratified K-fold CV; keep the best, refit on all of train.
+    """Grid-search each candidate with stratified K-fold CV; keep the best, calibrate it and
+    fit it on all of train; choose the operating point out of fold (binary problems).
 
     Deterministic for a given training table and seed.
     """
@@ -61,7 +76,28 @@ def train_model(train: pd.DataFrame, config: DatasetConfig, types: dict[str, str
     scoring = scorer(config.gate.primary_metric, classes, config.positive_class)
     cv = StratifiedKFold(n_splits=config.cv_folds, shuffle=True, random_state=config.seed)
     with threadpool_limits(limits=thread_limit(config, *X.shape)):
-        return _search(X, y, config, types, scoring, cv)
+        result = _search(X, y, config, types, scoring, cv)
+        if config.calibration != "none":
+            result.model = calibrated(result.model, config.calibration, cv).fit(X, y)
+            result.calibration = config.calibration
+        result.operating_point = choose_operating_point(result.model, X, y, config, cv)
+    return result
+
+
+def calibrated(model: Pipeline, method: str, cv: StratifiedKFold) -> Pipeline:
+    """An unfitted copy of `model` whose estimator is calibrated by `method`.
+
+    `ensemble=False`: one estimator fitted on all rows given, its calibrator fitted on that
+    estimator's out-of-fold scores over the same folds, so the model served is the tuned
+    estimator itself (and one ONNX graph). The preprocessing stays in front, fitted on all rows.
+    """
+    prep, estimator = model.steps[0][1], model.steps[-1][1]
+    return Pipeline(
+        [
+            (model.steps[0][0], clone(prep)),
+            ("clf", CalibratedClassifierCV(clone(estimator), method=method, cv=cv, ensemble=False)),
+        ]
+    )
 
 
 def _search(

@@ -146,9 +146,35 @@ class Candidate(Record):
     seconds: float | None = None
 
 
+class OperatingPoint(Record):
+    """Binary versions: the label is `positive_class` when its probability is at least
+    `threshold` (model/operating.py). Chosen on out-of-fold predictions of the training split;
+    the `oof_*` figures are those predictions' at it. Versions registered before have none and
+    label by the most probable class."""
+
+    positive_class: str
+    negative_class: str
+    threshold: float = Field(0.5, description="On the positive class's probability.")
+    chosen_by: Literal["default", "threshold", "target_recall"] = Field(
+        "default",
+        description="default: 0.5 (the most probable class); threshold: the config's; "
+        "target_recall: the highest threshold reaching the config's target out of fold.",
+    )
+    target_recall: float | None = None
+    calibration: str | None = Field(None, description="How the probabilities were calibrated.")
+    oof_rows: int | None = Field(None, description="Training rows predicted out of fold.")
+    oof_recall: float | None = None
+    oof_precision: float | None = None
+    oof_specificity: float | None = None
+    oof_false_alarms_per_100: float | None = Field(
+        None, description="Negatives labelled positive, per 100 rows."
+    )
+
+
 class Training(Record):
     chosen: str | None = None
     scoring: str | None = None
+    calibration: str | None = Field(None, description="none, sigmoid or isotonic.")
     candidates: list[Candidate] = Field(default_factory=list)
 
 
@@ -250,6 +276,9 @@ class ModelVersion(Record):
     champion_at_evaluation: ChampionScore | None = None
     gate: GateDecision
     training: Training = Field(default_factory=Training)
+    operating_point: OperatingPoint | None = Field(
+        None, description="Binary versions: how a probability becomes a label."
+    )
     data: DataRecord = Field(default_factory=DataRecord)
     lineage: Lineage
     onnx: OnnxRecord | None = None

@@ -129,12 +129,14 @@ def evaluate(
     champion_version: str,
     code_version: str,
     model: Input[Model],
+    candidates: Input[Artifact],
     test_set: Input[Dataset],
     evaluation: Output[Artifact],
     metrics: Output[Metrics],
     classification: Output[ClassificationMetrics],
     roc_curve: Output[Artifact],
     confusion_matrix: Output[Artifact],
+    calibration_curve: Output[Artifact],
 ):
     """Test metrics and plots for the challenger; the champion scored on the same split."""
     import json
@@ -175,6 +177,7 @@ def register(
     changes: Input[Artifact],
     roc_curve: Input[Artifact],
     confusion_matrix: Input[Artifact],
+    calibration_curve: Input[Artifact],
     registration: Output[Artifact],
     report: Output[HTML],
 ) -> str:

@@ -174,6 +174,7 @@ STEPS: tuple[Step, ...] = (
             "champion_version": "champion_version",
             "code_version": "code_version",
             "model": "train.model",
+            "candidates": "train.candidates",
             "test_set": "split.test_set",
         },
         outputs={
@@ -182,6 +183,7 @@ STEPS: tuple[Step, ...] = (
             "classification": CLASSIFICATION,
             "roc_curve": ARTIFACT,
             "confusion_matrix": ARTIFACT,
+            "calibration_curve": ARTIFACT,
         },
         args={
             "config_json": "config",
@@ -189,10 +191,12 @@ STEPS: tuple[Step, ...] = (
             "root": "root",
             "champion_version": "champion_version",
             "model_path": "model",
+            "candidates_path": "candidates",
             "test_path": "test_set",
             "evaluation_path": "evaluation",
             "roc_path": "roc_curve",
             "confusion_path": "confusion_matrix",
+            "calibration_path": "calibration_curve",
         },
         shell_outputs=("metrics", "classification"),  # for KFP's UI
     ),
@@ -218,6 +222,7 @@ STEPS: tuple[Step, ...] = (
             "changes": "clean.changes",
             "roc_curve": "evaluate.roc_curve",
             "confusion_matrix": "evaluate.confusion_matrix",
+            "calibration_curve": "evaluate.calibration_curve",
         },
         outputs={"registration": ARTIFACT, "report": HTML},
         args={
@@ -243,6 +248,7 @@ STEPS: tuple[Step, ...] = (
             "artifacts": {
                 "roc_curve.png": "roc_curve",
                 "confusion_matrix.png": "confusion_matrix",
+                "calibration_curve.png": "calibration_curve",
             },
             "registration_path": "registration",
             "report_path": "report",

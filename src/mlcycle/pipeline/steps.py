@@ -132,9 +132,16 @@ def train(
         pd.read_parquet(train_path), DatasetConfig.from_json(config_json), json.loads(types_json)
     )
     joblib.dump(result.model, model_path)
+    point = result.operating_point
     _write_json(
         candidates_path,
-        {"chosen": result.chosen, "scoring": result.scoring, "candidates": result.candidates},
+        {
+            "chosen": result.chosen,
+            "scoring": result.scoring,
+            "calibration": result.calibration,
+            "candidates": result.candidates,
+            "operating_point": point.to_json() if point else None,
+        },
     )
     return result.chosen
 
@@ -146,23 +153,33 @@ def evaluate(
     root: str,
     champion_version: str,
     model_path: str,
+    candidates_path: str,
     test_path: str,
     evaluation_path: str,
     roc_path: str,
     confusion_path: str,
+    calibration_path: str,
 ) -> dict[str, Any]:
-    """Score the challenger and (if any) the champion on the same test split; draw the plots."""
+    """Score the challenger and (if any) the champion on the same test split, each labelled at
+    its own operating point; draw the plots."""
     import joblib
     import pandas as pd
 
     from mlcycle.model.evaluate import evaluate_model
-    from mlcycle.model.plots import confusion_png, roc_png
+    from mlcycle.model.plots import confusion_png, reliability_png, roc_png
     from mlcycle.model.registry import Registry
+    from mlcycle.model.version import OperatingPoint
 
     config = DatasetConfig.from_json(config_json)
     test = pd.read_parquet(test_path)
+    point = _read_json(candidates_path).get("operating_point")
     challenger = evaluate_model(
-        joblib.load(model_path), test, json.loads(types_json), config.label, config.positive_class
+        joblib.load(model_path),
+        test,
+        json.loads(types_json),
+        config.label,
+        config.positive_class,
+        OperatingPoint.model_validate(point) if point else None,
     )
     champion = None
     if champion_version:
@@ -174,10 +191,12 @@ def evaluate(
             meta.feature_schema.feature_types(),
             config.label,
             config.positive_class,
+            meta.operating_point,  # none before operating points: the most probable class
         )
         champion = {"version": champion_version, "metrics": scored.metrics}
     Path(roc_path).write_bytes(roc_png(challenger))
     Path(confusion_path).write_bytes(confusion_png(challenger))
+    Path(calibration_path).write_bytes(reliability_png(challenger))
     result = {**challenger.to_dict(), "champion": champion, "test_rows": len(test)}
     _write_json(evaluation_path, result)
     return result
