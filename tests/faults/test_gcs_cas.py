@@ -55,12 +55,18 @@ def test_promote_on_a_bucket_compares_then_writes_conditionally(
     assert int(generation) > 0
 
     # Another writer switches the pointer between this read and this write: GCS refuses it.
-    blob = GcsBlob(generation=int(generation) + 1)
-    monkeypatch.setattr(storage, "_gcs_blob", lambda uri: blob)
+    # (The stand-in takes the pointer's write; the history entry before it goes to the emulator.)
+    blob, real_blob = GcsBlob(generation=int(generation) + 1), storage._gcs_blob
+    monkeypatch.setattr(
+        storage, "_gcs_blob", lambda uri: blob if uri == registry.pointer_uri else real_blob(uri)
+    )
     with pytest.raises(ChampionChangedError, match=f"not promoted: {b}"):
         registry.promote(b, expected=a)
     assert blob.calls == [int(generation)]
     assert registry.champion_version() == a
+    # The losing move's entry is gone; the history is the one move that happened.
+    assert [m.version for m in registry.history()[0]] == [a]
+    assert len(storage.list_files(registry.history_uri)) == 1
 
 
 def test_a_bucket_s_abandoned_registration_is_removed(gcs_emulator: str) -> None:

@@ -11,6 +11,7 @@ from rich.text import Text
 
 if TYPE_CHECKING:
     from mlcycle.cli.progress import Progress
+    from mlcycle.model.champion import ChampionMove
     from mlcycle.model.registration import Registration
     from mlcycle.model.version import OnnxRecord
     from mlcycle.storage import FileInfo
@@ -127,4 +128,21 @@ def files_table(files: list[FileInfo]) -> Table:
     table = Table("file", "size", "modified (UTC)")
     for info in files:
         table.add_row(Text(info.name), format_size(info.size), format_time(info.modified))
+    return table
+
+
+def champion_table(moves: list[ChampionMove]) -> Table:
+    """`mlcycle champion`: each move of the champion, newest first."""
+    table = Table(title="champion history (newest first)", title_justify="left")
+    for col in ("when (UTC)", "move", "to", "from", "by", "why"):
+        table.add_column(col, no_wrap=col in ("when (UTC)", "to", "from"))
+    for move in moves:
+        table.add_row(
+            format_time(move.at),
+            move.kind,
+            move.version,
+            move.previous or "",
+            Text(move.by.who),
+            Text("; ".join(move.reasons)),
+        )
     return table
