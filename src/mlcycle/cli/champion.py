@@ -125,7 +125,7 @@ def champion(
 
     registry = Registry.from_settings(get_settings(root=root))
     pointer = registry.champion_pointer()
-    moves, problem = registry.history(limit, pointer) if pointer else ([], None)
+    moves, problem = registry.history(limit, pointer.move) if pointer else ([], None)
     if as_json:
         out = {
             "champion": pointer.to_json() if pointer else None,
@@ -137,7 +137,9 @@ def champion(
     if pointer is None:
         console.print("no champion yet: run `mlcycle run`, or `mlcycle promote VERSION`")
         return
-    console.print(f"champion: [bold]{pointer.version}[/] (model sha256 {pointer.sha256})")
+    console.print(
+        f"champion: [bold]{pointer.version}[/] (model sha256 {pointer.sha256})", soft_wrap=True
+    )
     if not moves:
         console.print("no history recorded: it was made champion before mlcycle kept one")
     else:
@@ -204,7 +206,7 @@ def rollback(
     elif to == current.version:
         raise fail(f"{to} is already the champion")
     else:
-        moves, _ = registry.history(None, current)
+        moves, _ = registry.history(None, current.move) if current.move else ([], None)
         former = {m.previous for m in moves} | {m.version for m in moves} | {current.previous}
         if to not in former:
             raise fail(

@@ -132,17 +132,16 @@ def files_table(files: list[FileInfo]) -> Table:
 
 
 def champion_table(moves: list[ChampionMove]) -> Table:
-    """`mlcycle champion`: each move of the champion, newest first."""
-    table = Table(title="champion history (newest first)", title_justify="left")
-    for col in ("when (UTC)", "move", "to", "from", "by", "why"):
-        table.add_column(col, no_wrap=col in ("when (UTC)", "to", "from"))
+    """`mlcycle champion`: each move of the champion, newest first, in two lines: when and
+    which kind; to which version and from which; by what and why."""
+    table = Table(title="champion history (newest first)", title_justify="left", show_lines=True)
+    table.add_column("when (UTC) / move", no_wrap=True)
+    table.add_column("to / from", no_wrap=True)
+    table.add_column("by / why", overflow="fold")
     for move in moves:
         table.add_row(
-            format_time(move.at),
-            move.kind,
-            move.version,
-            move.previous or "",
-            Text(move.by.who),
-            Text("; ".join(move.reasons)),
+            f"{format_time(move.at)}\n{move.kind} (#{move.seq})",
+            Text(f"{move.version}\n← {move.previous or '(none)'}"),
+            Text(f"{move.by.who}\n{'; '.join(move.reasons) or '(no reason given)'}"),
         )
     return table

@@ -355,17 +355,19 @@ class Registry:
         return out
 
     def history(
-        self, limit: int | None = None, pointer: ChampionPointer | None = None
+        self, limit: int | None = None, top: ChampionMove | None = None
     ) -> tuple[list[ChampionMove], str | None]:
-        """The champion's moves, newest first (at most `limit`): the pointer's own, then each
-        one's parent. Also what cut the history short, if something did (a missing entry).
+        """The champion's moves, newest first (at most `limit`): the pointer's own (or `top`,
+        a move read before), then each one's parent. Also what cut the history short, if
+        something did (a missing entry).
 
         Entries a killed or losing move wrote are on no chain, so they are never returned.
         """
-        pointer = pointer or self.champion_pointer()
-        if pointer is None or pointer.move is None:
+        if top is None:
+            pointer = self.champion_pointer()
+            top = pointer.move if pointer else None
+        if top is None:
             return [], None
-        top = pointer.move
         oldest = 0 if limit is None else top.seq - limit
         entries = self._read_entries(
             {n: u for n, u in self._entries(oldest).items() if entry_seq(n) < top.seq}
