@@ -162,7 +162,13 @@ async def model_info(model: Model, holder: Holder) -> ModelInfo:
     )
 
 
-@router.get("/v1/model/history", response_model=ChampionHistory, responses=ERRORS, tags=["model"])
+@router.get(
+    "/v1/model/history",
+    response_model=ChampionHistory,
+    response_model_exclude_unset=True,  # moves as stored, like /v1/model's champion
+    responses=ERRORS,
+    tags=["model"],
+)
 async def champion_history(
     model: Model,
     holder: Holder,
@@ -172,7 +178,7 @@ async def champion_history(
     first (when, kind: pipeline, promote, rollback or repair, from which version, by what,
     why). Empty for a pointer written before mlcycle kept a history."""
     if model.move is None:
-        return ChampionHistory(model_version=model.version, moves=[])
+        return ChampionHistory(model_version=model.version, moves=[], problem=None)
     try:
         moves, problem = await holder.in_storage_thread(holder.registry.history, limit, model.move)
     except StorageStalledError:

@@ -105,7 +105,12 @@ def _move(
     try:
         pointer = registry.promote(version, reasons, expected=expected, kind=kind, by=cli_mover())
     except ChampionChangedError as exc:
-        raise fail(escape(str(exc)), EXIT_LOST) from None
+        raise fail(
+            f"not moved: {exc.current or '(none)'} became the champion while this command ran "
+            f"(it expected {exc.expected or '(none)'}): another move won. Nothing changed; see "
+            "`mlcycle champion`, then run again if still wanted",
+            EXIT_LOST,
+        ) from None
     was = pointer.previous or "(none)"
     console.print(f"champion: [bold]{version}[/] (was {was}; {pointer.move.kind})")
     console.print("a running API swaps it in on its next look (or POST /v1/model/reload)")

@@ -399,7 +399,16 @@ class Registry:
         keep = {move.name, move.parent}
         for name, uri in self._entries(move.seq - 2).items():
             if name not in keep and entry_seq(name) in (move.seq, move.seq - 1):
-                storage.remove(uri)
+                self._remove_entry(uri)
+
+    @staticmethod
+    def _remove_entry(uri: str) -> None:
+        """Delete an uncommitted entry; tidying only (readers never see one), so a loser that
+        removes its own meanwhile, or storage failing here, never fails a move."""
+        try:
+            storage.remove_file(uri)
+        except OSError:  # FileNotFoundError among them
+            pass
 
     def promote(
         self,
@@ -445,7 +454,7 @@ class Registry:
             try:
                 self._write_pointer(pointer, generation)
             except storage.PreconditionFailedError:
-                storage.remove(self.entry_uri(pointer.move.name))
+                self._remove_entry(self.entry_uri(pointer.move.name))
                 was = (current.version if current else None) if expected is UNCHECKED else expected
                 raise ChampionChangedError(version, was, self.champion_version()) from None
         self._remove_uncommitted(pointer.move)
