@@ -19,6 +19,7 @@ folder's hidden `.registering.json` names the process writing it: `remove_incomp
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -405,10 +406,8 @@ class Registry:
     def _remove_entry(uri: str) -> None:
         """Delete an uncommitted entry; tidying only (readers never see one), so a loser that
         removes its own meanwhile, or storage failing here, never fails a move."""
-        try:
+        with contextlib.suppress(OSError):  # FileNotFoundError among them
             storage.remove_file(uri)
-        except OSError:  # FileNotFoundError among them
-            pass
 
     def promote(
         self,
