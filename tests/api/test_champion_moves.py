@@ -56,16 +56,11 @@ def test_promote_and_rollback_swap_with_no_failed_request(root: Path, trained: T
             async def worker() -> None:
                 extra = 50  # a few more once both moves were seen
                 while mover.is_alive() or extra > 0:
-                    extra -= 0 if mover.is_alive() else 1
+                    if not mover.is_alive():
+                        extra -= 1
                     response = await http.post("/v1/predict", json={"instances": [instance]})
-                    ok = response.status_code == 200
-                    results.append(
-                        (
-                            loop.time(),
-                            response.status_code,
-                            response.json()["model_version"] if ok else "",
-                        )
-                    )
+                    version = response.json()["model_version"] if response.is_success else ""
+                    results.append((loop.time(), response.status_code, version))
 
             await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(concurrency))), 180)
         return results
