@@ -226,3 +226,19 @@ def test_two_moves_at_once_one_wins_the_other_is_told(race_root: str, tmp_path: 
     assert len(entry_files(root)) == 3  # the loser's entry was never committed, nor kept
     model, history = served(root)
     assert model["version"] == winner and history["moves"] == state["history"]
+
+
+def test_a_repair_is_recorded_and_continues_the_history(tmp_path: Path) -> None:
+    root = str(tmp_path / "root")
+    a, b = servable_versions(root, 2)
+    assert invoke("promote", a, "--reason", "first", "--root", root)[0] == 0
+    Path(Registry(root).pointer_uri).write_text('{"version": "2026')  # truncated by hand
+    code, out = invoke("promote", b, "--reason", "pointer was broken", "--root", root)
+    assert code == 0, out
+    assert "is not valid JSON" in as_text(out) and f"champion: {b}" in as_text(out)
+    moves = shown(root)["history"]
+    assert [(m["kind"], m["version"], m["previous"]) for m in moves] == [
+        ("repair", b, a),
+        ("promote", a, None),
+    ]
+    assert moves[0]["reasons"] == ["pointer was broken"]

@@ -105,7 +105,7 @@ def next_move(
         at=datetime.now(UTC).isoformat(timespec="seconds"),
         kind=kind,
         version=version,
-        previous=current.version if current else None,
+        previous=current.version if current else parent.version if parent else None,
         sha256=sha256,
         reasons=reasons,
         by=by,

@@ -422,12 +422,11 @@ class Registry:
         champion). ChampionChangedError if it is not; the pointer is then left as it was.
 
         Without `expected` the pointer is replaced whatever it holds (a repair). The move is
-        recorded in the history: `kind` (default: promote, or repair without `expected`) and
-        `by` (default: code, this host).
+        recorded in the history: `kind` (default: promote, or repair when the pointer was
+        unreadable) and `by` (default: code, this host).
         """
         meta = self.get(version)
         uri = self.pointer_uri
-        kind = kind or ("repair" if expected is UNCHECKED else "promote")
         by = by or Mover(tool="code", host=socket.gethostname())
         with storage.exclusive(uri):
             data, generation = storage.read_with_generation(uri)
@@ -437,12 +436,14 @@ class Registry:
                     current = self._parse_pointer(data) if data else None
                 except RegistryError:  # a malformed pointer is what a repair replaces
                     current, parent = None, self._newest_entry()
+                    kind = kind or "repair"
             else:
                 current = self._parse_pointer(data) if data else None
                 if (current.version if current else None) != (expected or None):
                     raise ChampionChangedError(
                         version, expected or None, current.version if current else None
                     )
+            kind = kind or "promote"
             pointer = next_move(
                 current, version, meta.model.sha256, kind, reasons or [], by, parent
             )
