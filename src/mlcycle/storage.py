@@ -193,6 +193,41 @@ def write_bytes_if_generation(uri: str, data: bytes, generation: str) -> None:
         raise PreconditionFailedError(f"{uri} changed since generation {generation}") from exc
 
 
+def create(uri: str, data: bytes) -> None:
+    """Write `uri` only if it does not exist yet (FileExistsError if it does), atomically.
+
+    Locally the file is written beside its target and hard-linked into place, which fails
+    if the target exists; on GCS the upload carries ifGenerationMatch=0.
+    """
+    if not uri.startswith("gs://"):
+        target = Path(normalize(uri))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            with tmp.open("xb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.link(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return
+    try:
+        write_bytes_if_generation(uri, data, "0")
+    except PreconditionFailedError:
+        raise FileExistsError(uri) from None
+
+
+def read_many(uris: list[str]) -> dict[str, bytes]:
+    """The bytes of each of `uris` that exists, by URI (a bucket's are fetched concurrently)."""
+    if not uris:
+        return {}
+    fs, _ = filesystem(uris[0])
+    paths = {filesystem(uri)[1]: uri for uri in uris}
+    found = fs.cat(list(paths), on_error="omit")
+    return {paths[path]: data for path, data in found.items() if path in paths}
+
+
 def upload(local_path: str | Path, uri: str) -> None:
     """Copy a local file to `uri` atomically."""
     write_bytes(uri, Path(local_path).read_bytes())

@@ -36,6 +36,7 @@ ENDPOINTS = {
     ("GET", "/v1/model/artifacts/roc_curve.png"),
     ("GET", "/v1/model/artifacts/confusion_matrix.png"),
     ("GET", "/v1/model/report"),
+    ("GET", "/v1/model/history"),
 }
 # Mocha's spec reporter (inso 3.6 offers no JSON one): a passed test, then the run's totals.
 PASSED = re.compile(r"^\s+✓ (.+?)(?: \(\d+ms\))?$", re.MULTILINE)

@@ -84,7 +84,7 @@ def test_a_pointer_disagreeing_with_the_version_is_refused(root: Path, trained: 
     app = create_app(api_settings(poll_seconds=3600), serving_for(root))
     with TestClient(app) as client:
         registry = Registry(str(root))
-        pointer = registry.promote(trained.second)
+        pointer = registry.promote(trained.second).to_json()
         pointer["sha256"] = "0" * 64
         (root / "models" / "champion.json").write_text(__import__("json").dumps(pointer))
         response = client.post("/v1/model/reload", headers=AUTH)

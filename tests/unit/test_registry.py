@@ -31,7 +31,7 @@ def test_register_then_promote(tmp_path: Path) -> None:
     assert registry.champion_version() is None  # registering never promotes
     registry.promote(meta.version, ["because"])
     assert registry.champion().version == meta.version
-    assert registry.champion_pointer()["sha256"] == meta.model.sha256
+    assert registry.champion_pointer().sha256 == meta.model.sha256
     assert registry.read_artifact(meta.version, "x.png") == b"png"
     assert list(registry.load_model(meta.version).classes_) == ["a", "b"]
 

@@ -9,6 +9,7 @@ check is refused: the old model keeps serving, and the refusal is logged and cou
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import threading
 import time
@@ -21,6 +22,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from mlcycle.api.requests import request_adapter
+from mlcycle.model.champion import ChampionMove, ChampionPointer
 from mlcycle.model.input_checks import InputRules
 from mlcycle.model.predict import Predictor, load_predictor
 from mlcycle.model.registry import Registry, RegistryError
@@ -46,6 +48,7 @@ class ServedModel:
     predictor: Predictor
     adapter: TypeAdapter  # this model's request checks
     rules: InputRules  # what this version refuses or warns about (its own serving rules)
+    move: ChampionMove | None = None  # how it became champion (none: a pointer before history)
     loaded_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
     @property
@@ -68,12 +71,12 @@ class Refresh:
 
 
 def load_served_model(
-    registry: Registry, pointer: dict[str, Any], max_instances: int
+    registry: Registry, pointer: ChampionPointer, max_instances: int
 ) -> ServedModel:
     """Load and verify the version a champion pointer names; RegistryError if anything is off."""
-    version = pointer["version"]
+    version = pointer.version
     metadata = registry.get(version)
-    if metadata.model.sha256 != pointer.get("sha256"):
+    if metadata.model.sha256 != pointer.sha256:
         raise RegistryError(
             f"champion pointer's sha256 does not match version {version}'s registered model"
         )
@@ -84,11 +87,12 @@ def load_served_model(
         )
     return ServedModel(
         version=version,
-        pointer_sha256=pointer["sha256"],
+        pointer_sha256=pointer.sha256 or "",
         metadata=metadata,
         predictor=predictor,
         adapter=request_adapter(metadata.feature_schema, max_instances),
         rules=InputRules(metadata.feature_schema),
+        move=pointer.move,
     )
 
 
@@ -171,9 +175,11 @@ class ModelHolder:
             return self._refuse(("", str(exc)), str(exc), force)
         if pointer is None:
             return Refresh("no_champion", None, f"no champion in {self.registry.models}")
-        key = (pointer["version"], str(pointer.get("sha256", "")))
+        key = (pointer.version, pointer.sha256 or "")
         current = self.current
         if current and (current.version, current.pointer_sha256) == key:
+            if current.move != pointer.move:  # moved again to the same model: only the story
+                self.current = dataclasses.replace(current, move=pointer.move)
             return Refresh("unchanged", current.version)
         if key == self._refused and not force:
             return Refresh("refused", key[0], (self.last_refusal or {}).get("reason", ""))

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from mlcycle.model.champion import ChampionMove
 from mlcycle.model.input_checks import InputWarnings
 from mlcycle.model.version import (
     Evaluation,
@@ -96,6 +97,11 @@ class ModelInfo(BaseModel):
     artifacts: list[str] = Field(description="Images served by /v1/model/artifacts/{name}.")
     report: bool = Field(False, description="Whether /v1/model/report serves an HTML report.")
     serving: ServingInfo = Field(description="How this process serves it.")
+    champion: ChampionMove | None = Field(
+        None,
+        description="How it became the champion: the newest move of the champion pointer (when, "
+        "kind, from which version, by what, why); null for a pointer written before the history.",
+    )
 
 
 class ServedSchema(FeatureSchema):
@@ -108,3 +114,11 @@ class ReloadResult(BaseModel):
     outcome: str = Field(description="loaded, unchanged, refused or no_champion.")
     model_version: str | None = Field(description="The version now being served.")
     detail: str = ""
+
+
+class ChampionHistory(BaseModel):
+    """The moves that made the served version the champion, newest first."""
+
+    model_version: str = Field(description="The version being served.")
+    moves: list[ChampionMove] = Field(description="Newest first; the first made it champion.")
+    problem: str | None = Field(None, description="What cut the history short, if anything.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from mlcycle.api.auth import require_admin
@@ -12,6 +12,7 @@ from mlcycle.api.columnar import ARROW, CSV, columnar_format
 from mlcycle.api.holder import ModelHolder, ServedModel, StorageStalledError
 from mlcycle.api.metrics import ApiMetrics
 from mlcycle.api.models import (
+    ChampionHistory,
     ErrorResponse,
     ModelInfo,
     PredictResponse,
@@ -158,9 +159,37 @@ async def model_info(model: Model, holder: Holder) -> ModelInfo:
             onnx=meta.onnx,
             last_refusal=holder.last_refusal,
         ),
+        champion=model.move,
         # Left out for versions registered before operating points (they label by argmax).
         **({"operating_point": meta.operating_point} if meta.operating_point else {}),
     )
+
+
+@router.get(
+    "/v1/model/history",
+    response_model=ChampionHistory,
+    response_model_exclude_unset=True,  # moves as stored, like /v1/model's champion
+    responses=ERRORS,
+    tags=["model"],
+)
+async def champion_history(
+    model: Model,
+    holder: Holder,
+    limit: Annotated[int, Query(ge=1, le=100, description="At most this many moves.")] = 10,
+) -> ChampionHistory:
+    """How the served version became the champion: the moves of the champion pointer, newest
+    first (when, kind: pipeline, promote, rollback or repair, from which version, by what,
+    why). Empty for a pointer written before mlcycle kept a history."""
+    if model.move is None:
+        return ChampionHistory(model_version=model.version, moves=[], problem=None)
+    try:
+        moves, problem = await holder.in_storage_thread(holder.registry.history, limit, model.move)
+    except StorageStalledError:
+        raise  # 504
+    except Exception as exc:
+        message = f"the champion's history cannot be read from storage: {exc}"
+        raise refusal(503, message, "storage", "unavailable") from None
+    return ChampionHistory(model_version=model.version, moves=moves, problem=problem)
 
 
 @router.get(

@@ -1,7 +1,7 @@
 """The `mlcycle` command line: a thin shell over the pipeline, the registry and the services.
 
-One module per command group (models, data, pipeline, services); options.py holds what they
-share, render.py how they show it. This module builds the Typer app from them.
+One module per command group (models, champion, data, pipeline, services); options.py holds
+what they share, render.py how they show it. This module builds the Typer app from them.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mlcycle.cli import data, models, pipeline, services
+from mlcycle.cli import champion, data, models, pipeline, services
 
 # `mlcycle --help` lists commands in the order a user meets them, not in source order.
 COMMAND_ORDER = (
@@ -18,7 +18,9 @@ COMMAND_ORDER = (
     "run",
     "data",
     "models",
+    "champion",
     "promote",
+    "rollback",
     "report",
     "serve",
     "ui",
@@ -72,7 +74,9 @@ app.add_typer(data.app, name="data")
 for command in (
     models.run,
     models.models,
-    models.promote,
+    champion.champion,
+    champion.promote,
+    champion.rollback,
     models.report,
     services.serve,
     services.ui,

@@ -1,4 +1,6 @@
-"""The model commands: `run` the training pipeline, list `models`, `promote` one, its `report`."""
+"""The model commands: `run` the training pipeline, list `models`, a version's `report`.
+
+Moving the champion (`champion`, `promote`, `rollback`) is cli/champion.py."""
 
 from __future__ import annotations
 
@@ -104,25 +106,6 @@ def models(
         console.print("no models yet: run `mlcycle run`")
         return
     console.print(models_table(rows))
-
-
-@registry_errors
-def promote(
-    version: Annotated[
-        str, typer.Argument(help="A registered version id, as `mlcycle models` lists it.")
-    ],
-    root: RootOption = None,
-) -> None:
-    """Make VERSION the champion: a rollback, or the repair of a broken champion pointer.
-
-    The version's model must pass its sha256 check. A running API swaps it in on its next look.
-    """
-    from mlcycle.model.registry import Registry
-
-    registry = Registry.from_settings(get_settings(root=root))
-    registry.model_bytes(version, registry.get(version))  # a corrupt model is never promoted
-    pointer = registry.promote(version, ["promoted by hand (mlcycle promote)"])
-    console.print(f"champion: [bold]{version}[/] (was {pointer['previous'] or '(none)'})")
 
 
 # -- report ---------------------------------------------------------------------------------

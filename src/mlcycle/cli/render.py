@@ -11,6 +11,7 @@ from rich.text import Text
 
 if TYPE_CHECKING:
     from mlcycle.cli.progress import Progress
+    from mlcycle.model.champion import ChampionMove
     from mlcycle.model.registration import Registration
     from mlcycle.model.version import OnnxRecord
     from mlcycle.storage import FileInfo
@@ -129,4 +130,20 @@ def files_table(files: list[FileInfo]) -> Table:
     table = Table("file", "size", "modified (UTC)")
     for info in files:
         table.add_row(Text(info.name), format_size(info.size), format_time(info.modified))
+    return table
+
+
+def champion_table(moves: list[ChampionMove]) -> Table:
+    """`mlcycle champion`: each move of the champion, newest first, in two lines: when and
+    which kind; to which version and from which; by what and why."""
+    table = Table(title="champion history (newest first)", title_justify="left", show_lines=True)
+    table.add_column("when (UTC) / move", no_wrap=True)
+    table.add_column("to / from", no_wrap=True)
+    table.add_column("by / why", overflow="fold")
+    for move in moves:
+        table.add_row(
+            f"{format_time(move.at)}\n{move.kind} (#{move.seq})",
+            Text(f"{move.version}\n← {move.previous or '(none)'}"),
+            Text(f"{move.by.who}\n{'; '.join(move.reasons) or '(no reason given)'}"),
+        )
     return table

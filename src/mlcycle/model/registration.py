@@ -11,6 +11,7 @@ before or while promoting, is not promoted and `lost` says so.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field
 
 from mlcycle.config import ColumnType, DatasetConfig
+from mlcycle.model.champion import Mover
 from mlcycle.model.registry import (
     MODEL_FILE,
     REPORT_FILE,
@@ -171,7 +173,17 @@ def register_candidate(
     if gate.promote:
         before_write()
         try:  # a compare-and-swap: of two runs promoting at once, one wins
-            registry.promote(meta.version, gate.reasons, expected=champion_version)
+            registry.promote(
+                meta.version,
+                gate.reasons,
+                expected=champion_version,
+                kind="pipeline",
+                by=Mover(
+                    tool="pipeline",
+                    run_id=candidate.lineage.get("pipeline_run"),
+                    host=socket.gethostname(),
+                ),
+            )
         except ChampionChangedError as exc:
             lost = True
             gate = gate.refused(str(exc))

@@ -4,10 +4,12 @@
     models/versions/<version>/...              ONNX export, plots, report
     models/versions/<version>/metadata.json    written last: a version exists once this does
     models/champion.json                       the pointer, switched last and atomically
+    models/history/<seq:08d>-<id>.json         every move of the pointer (model/champion.py)
 
 The pointer switch is a compare-and-swap on the champion a run started from: under an
 exclusive lock file beside the pointer locally, with a generation precondition on GCS. Of
-two runs promoting at once, one wins and the other gets ChampionChangedError.
+two runs promoting at once, one wins and the other gets ChampionChangedError. Each switch
+writes its history entry first (create-only) and the pointer, carrying the entry, last.
 
 A registration that fails removes what it wrote; a process killed mid-way leaves at most a
 folder without metadata.json, which is not a version and is never listed or served. The
@@ -17,6 +19,7 @@ folder's hidden `.registering.json` names the process writing it: `remove_incomp
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -28,6 +31,16 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mlcycle import storage
+from mlcycle.model.champion import (
+    HISTORY_FOLDER,
+    ChampionMove,
+    ChampionPointer,
+    MoveKind,
+    Mover,
+    chain,
+    entry_seq,
+    next_move,
+)
 from mlcycle.model.version import ModelVersion
 
 if TYPE_CHECKING:
@@ -127,7 +140,7 @@ class Registry:
     def pointer_uri(self) -> str:
         return storage.join(self.models, CHAMPION_FILE)
 
-    def champion_pointer(self) -> dict[str, Any] | None:
+    def champion_pointer(self) -> ChampionPointer | None:
         """The champion pointer, None if there is none; RegistryError naming the file and the
         fix if it is malformed."""
         try:
@@ -163,7 +176,7 @@ class Registry:
             ) from None
         return version
 
-    def _parse_pointer(self, data: bytes) -> dict[str, Any]:
+    def _parse_pointer(self, data: bytes) -> ChampionPointer:
         where = f"champion pointer {self.pointer_uri}"
         try:
             pointer = json.loads(data)
@@ -175,11 +188,14 @@ class Registry:
             raise RegistryError(f'{where} names no "version"; {self.repair_hint()}')
         if not isinstance(pointer["version"], str):
             raise RegistryError(f'{where}: "version" must be a string; {self.repair_hint()}')
-        return pointer
+        try:
+            return ChampionPointer.model_validate(pointer)
+        except ValueError as exc:  # pydantic's ValidationError is one
+            raise RegistryError(f"{where} is malformed ({exc}); {self.repair_hint()}") from None
 
     def champion_version(self) -> str | None:
         pointer = self.champion_pointer()
-        return pointer["version"] if pointer else None
+        return pointer.version if pointer else None
 
     def champion(self) -> ModelVersion | None:
         version = self.champion_version()
@@ -308,42 +324,138 @@ class Registry:
             json.dumps(meta.to_json(), indent=2, sort_keys=True) + "\n",
         )
 
+    # -- the champion's history ---------------------------------------------------------------
+
+    @property
+    def history_uri(self) -> str:
+        return storage.join(self.models, HISTORY_FOLDER)
+
+    def entry_uri(self, name: str) -> str:
+        return storage.join(self.history_uri, f"{name}.json")
+
+    def _entries(self, newer_than: int = 0) -> dict[str, str]:
+        """Entry name -> URI of every history file with a seq above `newer_than`, committed
+        or not (a reader picks the committed ones by following the chain)."""
+        out = {}
+        for info in storage.list_files(self.history_uri, (".json",)):
+            name = info.name.removesuffix(".json")
+            seq = entry_seq(name)
+            if "/" not in name and seq is not None and seq > newer_than:
+                out[name] = info.uri
+        return out
+
+    def _read_entries(self, uris: dict[str, str]) -> dict[str, ChampionMove]:
+        found = storage.read_many(list(uris.values()))
+        out = {}
+        for name, uri in uris.items():
+            if uri in found:
+                try:
+                    out[name] = ChampionMove.model_validate_json(found[uri])
+                except ValueError:  # unreadable: the chain says it is missing, if it needs it
+                    continue
+        return out
+
+    def history(
+        self, limit: int | None = None, top: ChampionMove | None = None
+    ) -> tuple[list[ChampionMove], str | None]:
+        """The champion's moves, newest first (at most `limit`): the pointer's own (or `top`,
+        a move read before), then each one's parent. Also what cut the history short, if
+        something did (a missing entry).
+
+        Entries a killed or losing move wrote are on no chain, so they are never returned.
+        """
+        if top is None:
+            pointer = self.champion_pointer()
+            top = pointer.move if pointer else None
+        if top is None:
+            return [], None
+        oldest = 0 if limit is None else top.seq - limit
+        entries = self._read_entries(
+            {n: u for n, u in self._entries(oldest).items() if entry_seq(n) < top.seq}
+        )
+        return chain(top, entries, limit)
+
+    def _newest_entry(self) -> ChampionMove | None:
+        """The readable entry with the highest seq: what a repair of an unreadable pointer
+        continues from (it cannot tell an entry a killed move left from a committed one)."""
+        for name, uri in sorted(self._entries().items(), reverse=True):
+            if entry := self._read_entries({name: uri}).get(name):
+                return entry
+        return None
+
+    def _write_entry(self, move: ChampionMove) -> None:
+        storage.create(
+            self.entry_uri(move.name),
+            (json.dumps(move.to_json(), indent=2, sort_keys=True) + "\n").encode(),
+        )
+
+    def _write_pointer(self, pointer: ChampionPointer, generation: str) -> None:
+        """The pointer switch itself (a fault test kills a process just before it)."""
+        text = json.dumps(pointer.to_json(), indent=2, sort_keys=True) + "\n"
+        storage.write_bytes_if_generation(self.pointer_uri, text.encode(), generation)
+
+    def _remove_uncommitted(self, move: ChampionMove) -> None:
+        """Delete the entries of moves that can no longer commit: those beside `move` (its seq:
+        they lost to it) and beside its parent (a move killed before its pointer write)."""
+        keep = {move.name, move.parent}
+        for name, uri in self._entries(move.seq - 2).items():
+            if name not in keep and entry_seq(name) in (move.seq, move.seq - 1):
+                self._remove_entry(uri)
+
+    @staticmethod
+    def _remove_entry(uri: str) -> None:
+        """Delete an uncommitted entry; tidying only (readers never see one), so a loser that
+        removes its own meanwhile, or storage failing here, never fails a move."""
+        with contextlib.suppress(OSError):  # FileNotFoundError among them
+            storage.remove_file(uri)
+
     def promote(
         self,
         version: str,
         reasons: list[str] | None = None,
         *,
         expected: str | None = UNCHECKED,
-    ) -> dict[str, Any]:
+        kind: MoveKind | None = None,
+        by: Mover | None = None,
+    ) -> ChampionPointer:
         """Point the champion at `version`, if the champion is still `expected` (None: no
         champion). ChampionChangedError if it is not; the pointer is then left as it was.
 
-        Without `expected` the pointer is replaced whatever it holds (a repair).
+        Without `expected` the pointer is replaced whatever it holds (a repair). The move is
+        recorded in the history: `kind` (default: promote, or repair when the pointer was
+        unreadable) and `by` (default: code, this host).
         """
         meta = self.get(version)
         uri = self.pointer_uri
+        by = by or Mover(tool="code", host=socket.gethostname())
         with storage.exclusive(uri):
             data, generation = storage.read_with_generation(uri)
+            parent = None
             if expected is UNCHECKED:
                 try:
-                    previous = self._parse_pointer(data)["version"] if data else None
-                except RegistryError:
-                    previous = None  # a malformed pointer is what a repair replaces
+                    current = self._parse_pointer(data) if data else None
+                except RegistryError:  # a malformed pointer is what a repair replaces
+                    current, parent = None, self._newest_entry()
+                    kind = kind or "repair"
             else:
-                previous = self._parse_pointer(data)["version"] if data else None
-                if previous != (expected or None):
-                    raise ChampionChangedError(version, expected or None, previous)
-            pointer = {
-                "version": version,
-                "sha256": meta.model.sha256,
-                "promoted_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "previous": previous,
-                "reasons": reasons or [],
-            }
-            text = json.dumps(pointer, indent=2, sort_keys=True, default=str) + "\n"
+                current = self._parse_pointer(data) if data else None
+                if (current.version if current else None) != (expected or None):
+                    raise ChampionChangedError(
+                        version, expected or None, current.version if current else None
+                    )
+            kind = kind or "promote"
+            pointer = next_move(
+                current, version, meta.model.sha256, kind, reasons or [], by, parent
+            )
+            assert pointer.move is not None
+            # The entry first: a pointer never names a missing entry. If this process dies
+            # before the pointer write, the entry is on no chain, and the next move removes it.
+            self._write_entry(pointer.move)
             try:
-                storage.write_bytes_if_generation(uri, text.encode(), generation)
+                self._write_pointer(pointer, generation)
             except storage.PreconditionFailedError:
-                was = previous if expected is UNCHECKED else expected
+                self._remove_entry(self.entry_uri(pointer.move.name))
+                was = (current.version if current else None) if expected is UNCHECKED else expected
                 raise ChampionChangedError(version, was, self.champion_version()) from None
+        self._remove_uncommitted(pointer.move)
         return pointer

@@ -131,6 +131,11 @@ class ApiClient:
         """The champion: version, creation time, metrics, gate decision, lineage, artifacts."""
         return self._json("GET", "/v1/model")
 
+    def history(self, limit: int = 5) -> dict[str, Any]:
+        """`{"model_version", "moves": [...], "problem"}`: how the champion got there, newest
+        move first."""
+        return self._json("GET", "/v1/model/history", params={"limit": limit})
+
     def predict(self, instances: list[dict[str, Any]]) -> dict[str, Any]:
         """`{"predictions": [{"label", "probabilities"}], "model_version"}`, or ApiRejectedError."""
         return self._json("POST", "/v1/predict", json={"instances": instances})

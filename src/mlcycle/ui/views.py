@@ -12,7 +12,7 @@ from werkzeug.utils import secure_filename
 
 from mlcycle.ui import batch as batches
 from mlcycle.ui import forms
-from mlcycle.ui.api_client import ApiClient, ApiRejectedError, FieldError
+from mlcycle.ui.api_client import ApiClient, ApiError, ApiRejectedError, FieldError
 from mlcycle.ui.display import display_of
 
 bp = Blueprint("ui", __name__)
@@ -217,12 +217,21 @@ def batch() -> tuple[str, int]:
 # -- model ----------------------------------------------------------------------------------
 
 
+MOVES_SHOWN = 5  # the champion's last moves on the model page
+
+
 @bp.get("/model")
 def model_page() -> tuple[str, int]:
     model = api().model()
     # The schema too, for the data set's words (the disclaimer under the page).
     display = display_of(api().schema())
-    return render_template("model.html", active="model", model=model, display=display), 200
+    try:  # the last few moves; the page stands without them (an API from before the history)
+        moves = api().history(MOVES_SHOWN)["moves"] if model.get("champion") else []
+    except ApiError:
+        moves = []
+    return render_template(
+        "model.html", active="model", model=model, display=display, moves=moves
+    ), 200
 
 
 @bp.get("/model/artifacts/<name>")
