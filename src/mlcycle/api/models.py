@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
+from mlcycle.feedback import LiveMetrics
 from mlcycle.model.version import (
     Evaluation,
     FeatureSchema,
@@ -31,6 +32,11 @@ class Prediction(BaseModel):
 class PredictResponse(BaseModel):
     predictions: list[Prediction] = Field(description="One per instance, in request order.")
     model_version: str = Field(description="The registry version that made these predictions.")
+    request_id: str | None = Field(
+        None,
+        description="This answer's id (also its x-request-id header): POST /v1/feedback "
+        "refers to its predictions by it.",
+    )
 
 
 class ErrorItem(BaseModel):
@@ -82,6 +88,11 @@ class ModelInfo(BaseModel):
     artifacts: list[str] = Field(description="Images served by /v1/model/artifacts/{name}.")
     report: bool = Field(False, description="Whether /v1/model/report serves an HTML report.")
     serving: ServingInfo = Field(description="How this process serves it.")
+    live: LiveMetrics | None = Field(
+        None,
+        description="Its accuracy and recall on the ground truth received (POST /v1/feedback); "
+        "null while the stored feedback has not been read.",
+    )
 
 
 class ServedSchema(FeatureSchema):
@@ -94,3 +105,19 @@ class ReloadResult(BaseModel):
     outcome: str = Field(description="loaded, unchanged, refused or no_champion.")
     model_version: str | None = Field(description="The version now being served.")
     detail: str = ""
+
+
+class FeedbackItem(BaseModel):
+    """The true label of one logged prediction."""
+
+    model_config = ConfigDict(extra="forbid")
+    request_id: str = Field(
+        min_length=1, max_length=128, description="The answer's id (its x-request-id)."
+    )
+    row: int = Field(0, ge=0, description="The instance within that request, from 0.")
+    label: StrictStr | StrictInt = Field(description="The true class.")
+
+
+class FeedbackResult(BaseModel):
+    accepted: int = Field(description="Items stored.")
+    live: LiveMetrics | None = Field(description="The champion's metrics on all feedback so far.")

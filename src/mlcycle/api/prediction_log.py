@@ -1,0 +1,205 @@
+"""The API's side of the prediction log: answers are queued in memory, a thread writes them.
+
+A request adds one `Record` (its arrays, as predicted: no per-row work) to a queue bounded in
+rows; a background thread writes the queue as Parquet parts (`mlcycle.predictions`, one per
+version and date) every `flush_seconds`, as soon as `flush_rows` wait, when asked (feedback
+needs its ids written) and at shutdown. Recording never blocks a request on storage and never
+fails one: a full queue drops the request's rows, a failed write loses its rows, and both are
+counted in /metrics (`mlcycle_prediction_log_rows`) and the failure logged.
+
+pyarrow and pandas are imported by the writing thread on its first write, not at start.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from mlcycle.api.holder import ServedModel
+from mlcycle.api.metrics import ApiMetrics
+from mlcycle.model.predict import FeatureBatch
+
+log = logging.getLogger("mlcycle.api")
+NO_WARNINGS = "[]"
+STOP_SECONDS = 30.0  # the longest a shutdown waits for the last write
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One answered request: what the model saw and said, kept by reference."""
+
+    model: ServedModel
+    time: float  # seconds since the epoch
+    request_id: str
+    batch: FeatureBatch
+    proba: np.ndarray
+    warnings: Sequence[Sequence[str]] | None  # per instance, or None: none at all
+
+
+class PredictionLog:
+    def __init__(
+        self,
+        root: str,
+        metrics: ApiMetrics,
+        *,
+        enabled: bool = True,
+        sample: float = 1.0,
+        flush_seconds: float = 5.0,
+        flush_rows: int = 10_000,
+        queue_rows: int = 200_000,
+    ) -> None:
+        self.root, self.metrics = root, metrics
+        self.enabled, self.sample = enabled, sample
+        self.flush_seconds, self.flush_rows, self.queue_rows = flush_seconds, flush_rows, queue_rows
+        self._queue: deque[Record] = deque()
+        self._rows = 0
+        self._lock = threading.Lock()  # the queue
+        self._writing = threading.Lock()  # one write at a time (thread, feedback, shutdown)
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- the request path -------------------------------------------------------------------
+
+    def record(
+        self,
+        model: ServedModel,
+        request_id: str,
+        batch: FeatureBatch,
+        proba: np.ndarray,
+        warnings: Sequence[Sequence[str]] | None = None,
+    ) -> None:
+        """Queue one answered request's rows, or drop them (counted) when the queue is full."""
+        if not self.enabled or (self.sample < 1.0 and random.random() >= self.sample):
+            return
+        n = len(proba)
+        item = Record(model, time.time(), request_id, batch, proba, warnings)
+        with self._lock:
+            if self._rows + n > self.queue_rows:
+                item = None
+            else:
+                self._queue.append(item)
+                self._rows += n
+            due = self._rows >= self.flush_rows
+        if item is None:
+            self.metrics.log_dropped.inc(n)
+        elif due:
+            self._wake.set()
+
+    # -- the writing thread -----------------------------------------------------------------
+
+    def start(self) -> None:
+        if self.enabled and self._thread is None:
+            self._thread = threading.Thread(
+                target=self._run, name="mlcycle-prediction-log", daemon=True
+            )
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Write what is queued and stop the thread (the app's shutdown)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(STOP_SECONDS)
+            self._thread = None
+        self.flush()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.flush_seconds)
+            self._wake.clear()
+            self.flush()
+
+    def flush(self) -> int:
+        """Write every queued row now; how many were written. Never raises."""
+        with self._writing:
+            with self._lock:
+                taken, self._queue, self._rows = self._queue, deque(), 0
+            written = 0
+            for (version, day), records in _groups(taken).items():
+                rows = sum(len(r.proba) for r in records)
+                try:
+                    write(self.root, version, day, records)
+                except Exception:  # storage trouble must not reach a request, nor stop the thread
+                    log.exception(
+                        "the prediction log lost %d rows of version %s: writing failed",
+                        rows,
+                        version,
+                    )
+                    self.metrics.log_write_failures.inc()
+                    self.metrics.log_lost.inc(rows)
+                    continue
+                self.metrics.log_written.inc(rows)
+                written += rows
+            return written
+
+
+def _groups(records: Sequence[Record]) -> dict[tuple[str, str], list[Record]]:
+    """Records by (version, UTC date): one file each."""
+    out: dict[tuple[str, str], list[Record]] = {}
+    for record in records:
+        day = time.strftime("%Y-%m-%d", time.gmtime(record.time))
+        out.setdefault((record.model.version, day), []).append(record)
+    return out
+
+
+def write(root: str, version: str, day: str, records: Sequence[Record]) -> str:
+    """One version's records of one day as one Parquet file (the layout's columns); its URI."""
+    import pyarrow as pa
+
+    from mlcycle import predictions
+
+    schema = records[0].model.schema
+    classes = list(records[0].model.predictor.classes)
+    counts = [len(r.proba) for r in records]
+    stamps = np.array([int(r.time * 1000) for r in records], dtype="datetime64[ms]")
+    proba = np.concatenate([np.asarray(r.proba, dtype=np.float64) for r in records])
+    columns: dict[str, Any] = {
+        "time": pa.array(np.repeat(stamps, counts), pa.timestamp("ms", tz="UTC")),
+        "request_id": np.repeat(np.array([r.request_id for r in records], dtype=object), counts),
+        "row": np.concatenate([np.arange(n, dtype=np.int32) for n in counts]),
+        "version": [version] * len(proba),
+        "label": np.asarray(classes, dtype=object)[proba.argmax(axis=1)],
+        "warnings": _warnings(records),
+    }
+    for j, name in enumerate(classes):
+        columns[predictions.PROBA_PREFIX + name] = proba[:, j]
+    # One version's batches share its feature schema's columns: stacked once, sliced per feature.
+    first = records[0].batch
+    numeric = np.concatenate([r.batch.numeric for r in records])
+    text = np.concatenate([r.batch.categorical for r in records])
+    for name, kind in schema.feature_types().items():
+        if kind == "numeric":  # NaN is how a numeric feature arrives missing: the layout's null
+            values = numeric[:, first.numeric_names.index(name)]
+            array = pa.array(values, pa.float64(), from_pandas=True)
+        else:
+            array = pa.array(text[:, first.categorical_names.index(name)], pa.string())
+        columns[predictions.FEATURE_PREFIX + name] = array
+    return predictions.write_columns(
+        root,
+        version,
+        columns,
+        classes,
+        schema.feature_types(),
+        datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC).date(),
+    )
+
+
+def _warnings(records: Sequence[Record]) -> list[str]:
+    out: list[str] = []
+    for r in records:
+        if r.warnings is None:
+            out.extend([NO_WARNINGS] * len(r.proba))
+        else:
+            out.extend(json.dumps(list(w)) if w else NO_WARNINGS for w in r.warnings)
+    return out
