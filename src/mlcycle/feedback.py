@@ -187,3 +187,35 @@ def labelled(
         frame = frame.reindex(columns=list(features))
     frame[label_column] = joined[label_column].to_numpy()
     return frame
+
+
+EXPORT_NAME = "feedback-{stamp}.csv"
+
+
+def export(
+    root: str,
+    label_column: str,
+    features: Sequence[str] | None = None,
+    version: str | None = None,
+    now: float | None = None,
+) -> tuple[str | None, int]:
+    """The labelled predictions (`labelled`) as a new CSV in `<root>/data/incoming/`, named
+    by the incoming folder's rules (never replacing a file): (its URI, rows); (None, 0) when
+    there is nothing to export. The next run ingests and validates it like any upload."""
+    import time
+
+    from mlcycle.data.incoming import free_name, incoming_uri
+
+    frame = labelled(root, label_column, features, version)
+    if frame.empty:
+        return None, 0
+    now = time.time() if now is None else now
+    incoming = incoming_uri(root)
+    name = free_name(
+        EXPORT_NAME.format(stamp=time.strftime("%Y%m%d-%H%M%S", time.gmtime(now))),
+        lambda candidate: storage.exists(storage.join(incoming, candidate)),
+        now,
+    )
+    uri = storage.join(incoming, name)
+    storage.write_bytes(uri, frame.to_csv(index=False).encode())
+    return uri, len(frame)
