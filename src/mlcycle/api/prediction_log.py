@@ -34,13 +34,18 @@ STOP_SECONDS = 30.0  # the longest a shutdown waits for the last write
 
 
 class Record(NamedTuple):
-    """One answered request: what the model saw and said, kept by reference (a named tuple:
-    made on the request path, where a frozen dataclass costs five times as much)."""
+    """One answered request: what the model saw and said, its arrays kept by reference.
+
+    A named tuple of arrays: made on the request path, where a frozen dataclass costs five
+    times as much, and holding no other object (the request's FeatureBatch and its name lists
+    are freed), because every object a queued record keeps alive is one more for the garbage
+    collector to walk (bench/serve.py: about 5 us a request at 20,000 queued)."""
 
     model: ServedModel
     time: float  # seconds since the epoch
     request_id: str
-    batch: FeatureBatch
+    numeric: np.ndarray  # FeatureBatch.numeric: the schema's numeric features, in its order
+    categorical: np.ndarray  # FeatureBatch.categorical: the others, in its order
     proba: np.ndarray
     warnings: Sequence[Sequence[str]] | None  # per instance, or None: none at all
 
@@ -82,7 +87,9 @@ class PredictionLog:
         if not self.enabled or (self.sample < 1.0 and random.random() >= self.sample):
             return
         n = len(proba)
-        item = Record(model, time.time(), request_id, batch, proba, warnings)
+        item = Record(
+            model, time.time(), request_id, batch.numeric, batch.categorical, proba, warnings
+        )
         with self._lock:
             if self._rows + n > self.queue_rows:
                 item = None
@@ -173,16 +180,18 @@ def write(root: str, version: str, day: str, records: Sequence[Record]) -> str:
     }
     for j, name in enumerate(classes):
         columns[predictions.PROBA_PREFIX + name] = proba[:, j]
-    # One version's batches share its feature schema's columns: stacked once, sliced per feature.
-    first = records[0].batch
-    numeric = np.concatenate([r.batch.numeric for r in records])
-    text = np.concatenate([r.batch.categorical for r in records])
+    # Both request parsers (requests.to_batch, columnar.table_to_batch) make a FeatureBatch's
+    # blocks in the schema's order: numeric features, then the others. Stacked once, sliced.
+    numeric = np.concatenate([r.numeric for r in records])
+    text = np.concatenate([r.categorical for r in records])
+    n = t = 0
     for name, kind in schema.feature_types().items():
         if kind == "numeric":  # NaN is how a numeric feature arrives missing: the layout's null
-            values = numeric[:, first.numeric_names.index(name)]
-            array = pa.array(values, pa.float64(), from_pandas=True)
+            array = pa.array(numeric[:, n], pa.float64(), from_pandas=True)
+            n += 1
         else:
-            array = pa.array(text[:, first.categorical_names.index(name)], pa.string())
+            array = pa.array(text[:, t], pa.string())
+            t += 1
         columns[predictions.FEATURE_PREFIX + name] = array
     return predictions.write_columns(
         root,
