@@ -23,13 +23,15 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from mlcycle import storage
+
+if TYPE_CHECKING:  # pandas is imported by the readers only: the API's writer never needs it
+    import pandas as pd
 
 FOLDER = "predictions"
 FEATURE_PREFIX = "f."
@@ -140,6 +142,8 @@ def read(root: str, since: datetime | None = None, version: str | None = None) -
 
     Versions may differ in features; their columns are unioned (missing ones are null).
     """
+    import pandas as pd
+
     frames: Iterable[pd.DataFrame] = (
         pq.read_table(pa.BufferReader(storage.read_bytes(uri))).to_pandas()
         for uri in files(root, since, version)
@@ -156,6 +160,8 @@ def read(root: str, since: datetime | None = None, version: str | None = None) -
 def lookup(root: str, request_ids: Iterable[str], columns: Sequence[str] = FIXED) -> pd.DataFrame:
     """The logged rows of these request ids (only `columns`), newest files first, reading no
     further once every id is found: a request's rows are always written in one file."""
+    import pandas as pd
+
     wanted = set(request_ids)
     columns = list(dict.fromkeys(["request_id", *columns]))
     newest_first = sorted(files(root), key=lambda u: (_date_of(u), u.rsplit("/", 1)[-1]))[::-1]

@@ -7,7 +7,7 @@ needs its ids written) and at shutdown. Recording never blocks a request on stor
 fails one: a full queue drops the request's rows, a failed write loses its rows, and both are
 counted in /metrics (`mlcycle_prediction_log_rows`) and the failure logged.
 
-pyarrow and pandas are imported by the writing thread on its first write, not at start.
+pyarrow is imported by the first write, not at start: it would add to the cold start.
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ class PredictionLog:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._imported = False
 
     # -- the request path -------------------------------------------------------------------
 
@@ -131,6 +132,9 @@ class PredictionLog:
         with self._writing:
             with self._lock:
                 taken, self._queue, self._rows = self._queue, deque(), 0
+            if taken and not self._imported:
+                _import_writer()
+                self._imported = True
             written = 0
             for (version, day), records in _groups(taken).items():
                 rows = sum(len(r.proba) for r in records)
@@ -148,6 +152,19 @@ class PredictionLog:
                 self.metrics.log_written.inc(rows)
                 written += rows
             return written
+
+
+def _import_writer() -> None:
+    """Import what writing needs, then take it out of the garbage collector's scans as the
+    lifespan did the startup heap (app.py: gc.freeze): tens of thousands of objects that
+    every full collection would walk again on the request path."""
+    import gc
+
+    import pyarrow.parquet  # noqa: F401
+
+    from mlcycle import predictions  # noqa: F401
+
+    gc.freeze()
 
 
 def _groups(records: Sequence[Record]) -> dict[tuple[str, str], list[Record]]:
