@@ -190,7 +190,7 @@ def write(root: str, version: str, day: str, records: Sequence[Record]) -> str:
     columns: dict[str, Any] = {
         "time": pa.array(np.repeat(stamps, counts), pa.timestamp("ms", tz="UTC")),
         "request_id": np.repeat(np.array([r.request_id for r in records], dtype=object), counts),
-        "row": np.concatenate([np.arange(n, dtype=np.int32) for n in counts]),
+        "row": _rows(counts),
         "version": [version] * len(proba),
         "label": np.asarray(classes, dtype=object)[proba.argmax(axis=1)],
         "warnings": _warnings(records, len(proba)),
@@ -199,10 +199,16 @@ def write(root: str, version: str, day: str, records: Sequence[Record]) -> str:
         columns[predictions.PROBA_PREFIX + name] = proba[:, j]
     # Both request parsers (requests.to_batch, columnar.table_to_batch) make a FeatureBatch's
     # blocks in the schema's order: numeric features, then the others. Stacked once, sliced.
-    numeric = np.concatenate([r.numeric for r in records])
-    text = np.concatenate([r.categorical for r in records])
+    types = schema.feature_types()
+    # (Concatenating is most of the writer's time: a block no feature is in is skipped.)
+    numeric = np.concatenate([r.numeric for r in records]) if "numeric" in types.values() else None
+    text = (
+        np.concatenate([r.categorical for r in records])
+        if "categorical" in types.values()
+        else None
+    )
     n = t = 0
-    for name, kind in schema.feature_types().items():
+    for name, kind in types.items():
         if kind == "numeric":  # NaN is how a numeric feature arrives missing: the layout's null
             array = pa.array(numeric[:, n], pa.float64(), from_pandas=True)
             n += 1
@@ -218,6 +224,12 @@ def write(root: str, version: str, day: str, records: Sequence[Record]) -> str:
         schema.feature_types(),
         datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC).date(),
     )
+
+
+def _rows(counts: list[int]) -> np.ndarray:
+    """0..n-1 for each record's n rows, end to end, without an array per record."""
+    ends = np.cumsum(counts)
+    return (np.arange(ends[-1]) - np.repeat(ends - counts, counts)).astype(np.int32)
 
 
 def _warnings(records: Sequence[Record], rows: int) -> list[str]:
