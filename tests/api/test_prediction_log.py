@@ -228,3 +228,20 @@ def test_an_unsafe_request_id_is_replaced(client: TestClient, sent: str) -> None
     answer = client.get("/healthz", headers={"x-request-id": sent.encode("utf-8")})
     assert re.fullmatch(r"[0-9a-f]{32}", answer.headers["x-request-id"])
     assert answer.status_code == 200
+
+
+def test_a_flush_across_midnight_writes_each_row_under_its_own_date() -> None:
+    from datetime import UTC, datetime
+
+    from mlcycle.api.prediction_log import REQUEST_ID, _groups
+
+    midnight = datetime(2026, 12, 3, tzinfo=UTC).timestamp()
+    records = [
+        ("v1", when, rid, None, None, None, None)
+        for when, rid in ((midnight - 0.1, "late"), (midnight + 0.1, "early"))
+    ]
+    groups = _groups(records)  # type: ignore[arg-type]
+    assert {day: [r[REQUEST_ID] for r in rs] for (_, day), rs in groups.items()} == {
+        "2026-12-02": ["late"],
+        "2026-12-03": ["early"],
+    }

@@ -20,7 +20,7 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
@@ -33,21 +33,18 @@ NO_WARNINGS = "[]"
 STOP_SECONDS = 30.0  # the longest a shutdown waits for the last write
 
 
-class Record(NamedTuple):
-    """One answered request: what the model saw and said, its arrays kept by reference.
-
-    A named tuple of arrays: made on the request path, where a frozen dataclass costs five
-    times as much, and holding no other object (the request's FeatureBatch and its name lists
-    are freed), because every object a queued record keeps alive is one more for the garbage
-    collector to walk (bench/serve.py: about 5 us a request at 20,000 queued)."""
-
-    model: ServedModel
-    time: float  # seconds since the epoch
-    request_id: str
-    numeric: np.ndarray  # FeatureBatch.numeric: the schema's numeric features, in its order
-    categorical: np.ndarray  # FeatureBatch.categorical: the others, in its order
-    proba: np.ndarray
-    warnings: Sequence[Sequence[str]] | None  # per instance, or None: none at all
+# A queued record is one answered request, its arrays kept by reference, as a plain tuple:
+#
+#     (version, time, request_id, numeric, categorical, proba, warnings)
+#
+# numeric and categorical are the request's FeatureBatch blocks (the schema's numeric features,
+# then the others, in its order), time is seconds since the epoch, warnings a list per
+# instance or None. A plain tuple of strings, floats and arrays, because the garbage
+# collector stops tracking such a tuple at its first look, so a queue of 20,000 costs it
+# nothing; a named tuple (a subclass) or a reference to the model stays tracked, and every
+# full collection would walk the whole queue (measured: about 15 us a request at c32).
+Record = tuple[str, float, str, np.ndarray, np.ndarray, np.ndarray, Any]
+VERSION, TIME, REQUEST_ID, NUMERIC, CATEGORICAL, PROBA, WARNINGS = range(7)
 
 
 class PredictionLog:
@@ -73,6 +70,7 @@ class PredictionLog:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._imported = False
+        self._models: dict[str, ServedModel] = {}  # version -> the model that answered
 
     # -- the request path -------------------------------------------------------------------
 
@@ -88,8 +86,16 @@ class PredictionLog:
         if not self.enabled or (self.sample < 1.0 and random.random() >= self.sample):
             return
         n = len(proba)
-        item = Record(
-            model, time.time(), request_id, batch.numeric, batch.categorical, proba, warnings
+        if self._models.get(model.version) is not model:
+            self._models[model.version] = model
+        item: Record | None = (
+            model.version,
+            time.time(),
+            request_id,
+            batch.numeric,
+            batch.categorical,
+            proba,
+            warnings,
         )
         with self._lock:
             if self._rows + n > self.queue_rows:
@@ -137,9 +143,9 @@ class PredictionLog:
                 self._imported = True
             written = 0
             for (version, day), records in _groups(taken).items():
-                rows = sum(len(r.proba) for r in records)
+                rows = sum(len(r[PROBA]) for r in records)
                 try:
-                    write(self.root, version, day, records)
+                    write(self.root, self._models[version], day, records)
                 except Exception:  # storage trouble must not reach a request, nor stop the thread
                     log.exception(
                         "the prediction log lost %d rows of version %s: writing failed",
@@ -160,6 +166,7 @@ def _import_writer() -> None:
     every full collection would walk again on the request path."""
     import gc
 
+    import pandas  # noqa: F401  (pyarrow imports it on its first table from numpy arrays)
     import pyarrow.parquet  # noqa: F401
 
     from mlcycle import predictions  # noqa: F401
@@ -170,26 +177,29 @@ def _import_writer() -> None:
 def _groups(records: Sequence[Record]) -> dict[tuple[str, str], list[Record]]:
     """Records by (version, UTC date): one file each."""
     out: dict[tuple[str, str], list[Record]] = {}
+    days: dict[int, str] = {}  # days since the epoch -> its date: formatted once, not per record
     for record in records:
-        day = time.strftime("%Y-%m-%d", time.gmtime(record.time))
-        out.setdefault((record.model.version, day), []).append(record)
+        number = int(record[TIME] // 86_400)
+        if number not in days:
+            days[number] = time.strftime("%Y-%m-%d", time.gmtime(number * 86_400))
+        out.setdefault((record[VERSION], days[number]), []).append(record)
     return out
 
 
-def write(root: str, version: str, day: str, records: Sequence[Record]) -> str:
+def write(root: str, model: ServedModel, day: str, records: Sequence[Record]) -> str:
     """One version's records of one day as one Parquet file (the layout's columns); its URI."""
     import pyarrow as pa
 
     from mlcycle import predictions
 
-    schema = records[0].model.schema
-    classes = list(records[0].model.predictor.classes)
-    counts = [len(r.proba) for r in records]
-    stamps = (np.array([r.time for r in records]) * 1000).astype("datetime64[ms]")
-    proba = np.concatenate([r.proba for r in records]).astype(np.float64, copy=False)
+    version, schema = model.version, model.schema
+    classes = list(model.predictor.classes)
+    counts = [len(r[PROBA]) for r in records]
+    stamps = (np.array([r[TIME] for r in records]) * 1000).astype("datetime64[ms]")
+    proba = np.concatenate([r[PROBA] for r in records]).astype(np.float64, copy=False)
     columns: dict[str, Any] = {
         "time": pa.array(np.repeat(stamps, counts), pa.timestamp("ms", tz="UTC")),
-        "request_id": np.repeat(np.array([r.request_id for r in records], dtype=object), counts),
+        "request_id": np.repeat(np.array([r[REQUEST_ID] for r in records], dtype=object), counts),
         "row": _rows(counts),
         "version": [version] * len(proba),
         "label": np.asarray(classes, dtype=object)[proba.argmax(axis=1)],
@@ -201,9 +211,9 @@ def write(root: str, version: str, day: str, records: Sequence[Record]) -> str:
     # blocks in the schema's order: numeric features, then the others. Stacked once, sliced.
     types = schema.feature_types()
     # (Concatenating is most of the writer's time: a block no feature is in is skipped.)
-    numeric = np.concatenate([r.numeric for r in records]) if "numeric" in types.values() else None
+    numeric = np.concatenate([r[NUMERIC] for r in records]) if "numeric" in types.values() else None
     text = (
-        np.concatenate([r.categorical for r in records])
+        np.concatenate([r[CATEGORICAL] for r in records])
         if "categorical" in types.values()
         else None
     )
@@ -233,12 +243,12 @@ def _rows(counts: list[int]) -> np.ndarray:
 
 
 def _warnings(records: Sequence[Record], rows: int) -> list[str]:
-    if all(r.warnings is None for r in records):
+    if all(r[WARNINGS] is None for r in records):
         return [NO_WARNINGS] * rows
     out: list[str] = []
     for r in records:
-        if r.warnings is None:
-            out.extend([NO_WARNINGS] * len(r.proba))
+        if r[WARNINGS] is None:
+            out.extend([NO_WARNINGS] * len(r[PROBA]))
         else:
-            out.extend(json.dumps(list(w)) if w else NO_WARNINGS for w in r.warnings)
+            out.extend(json.dumps(list(w)) if w else NO_WARNINGS for w in r[WARNINGS])
     return out
