@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/serve.py        (or: make bench)
     BENCH_MODELS=mixed,boosting .venv/bin/python bench/serve.py     (some of the champions)
-    BENCH_SERVERS=mlcycle,mlcycle_log_off BENCH_ROUNDS=4 .venv/bin/python bench/serve.py
-                                              (some of the servers, more rounds)
+    BENCH_MODELS=linear BENCH_SERVERS=mlcycle,mlcycle_log_off BENCH_ROUNDS=12 BENCH_SECONDS=4 \
+        .venv/bin/python bench/serve.py      (the prediction log's cost: two servers, more
+                                              and shorter rounds; serve-<servers>.json)
 
 Writes bench/results/serve.json. For four champions, each trained by the real pipeline
 (`mlcycle run`) — linear, a 200-tree random forest and histogram gradient boosting on the
@@ -22,7 +23,8 @@ falls on all of them alike; each server's best round is reported, every round li
   floor_fastapi_route  an ordinary FastAPI route doing the same nothing: shows what routing
             predict calls past FastAPI's per-request machinery buys
 
-and measures requests/s and p50/p99 at concurrency 1 and 32 (single-row bodies), a 10,000-row
+and measures requests/s, p50/p99 and the server's CPU time per request at concurrency 1 and
+32 (single-row bodies), a 10,000-row
 request in each body format a server takes (mlcycle: JSON, CSV, Arrow; MLflow: JSON
 dataframe_split, CSV) against the in-process predict time, cold start (process start to the
 first 200 on a prediction) and idle RSS (the whole process tree).
