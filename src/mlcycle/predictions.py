@@ -94,10 +94,15 @@ def write_columns(
     day: date,
     now: datetime | None = None,
 ) -> str:
-    """Write columns (the schema's names -> equal-length arrays or lists) as one new file in
-    `day`'s partition; its URI. The API's path: arrays in, no dict per row."""
+    """Write columns (the schema's names -> equal-length pyarrow arrays of its types, or
+    anything `pa.array` reads) as one new file in `day`'s partition; its URI. The API's path:
+    arrays in, no dict per row. Given only pyarrow arrays, pyarrow never imports pandas."""
     schema = arrow_schema(classes, feature_types)
-    table = pa.Table.from_pydict({f.name: columns[f.name] for f in schema}, schema=schema)
+    values = [columns[f.name] for f in schema]
+    if all(isinstance(v, pa.Array) for v in values):
+        table = pa.Table.from_arrays(values, schema=schema)
+    else:
+        table = pa.Table.from_pydict(dict(zip(schema.names, values, strict=True)), schema=schema)
     return _write(root, version, table, day, now or datetime.now(UTC))
 
 

@@ -166,7 +166,6 @@ def _import_writer() -> None:
     every full collection would walk again on the request path."""
     import gc
 
-    import pandas  # noqa: F401  (pyarrow imports it on its first table from numpy arrays)
     import pyarrow.parquet  # noqa: F401
 
     from mlcycle import predictions  # noqa: F401
@@ -195,45 +194,96 @@ def write(root: str, model: ServedModel, day: str, records: Sequence[Record]) ->
     version, schema = model.version, model.schema
     classes = list(model.predictor.classes)
     counts = [len(r[PROBA]) for r in records]
-    stamps = (np.array([r[TIME] for r in records]) * 1000).astype("datetime64[ms]")
+    stamps = (np.array([r[TIME] for r in records]) * 1000).astype(np.int64)
     proba = np.concatenate([r[PROBA] for r in records]).astype(np.float64, copy=False)
+    n_rows = len(proba)
     columns: dict[str, Any] = {
-        "time": pa.array(np.repeat(stamps, counts), pa.timestamp("ms", tz="UTC")),
-        "request_id": np.repeat(np.array([r[REQUEST_ID] for r in records], dtype=object), counts),
-        "row": _rows(counts),
-        "version": [version] * len(proba),
-        "label": np.asarray(classes, dtype=object)[proba.argmax(axis=1)],
-        "warnings": _warnings(records, len(proba)),
+        "time": _fixed(pa.timestamp("ms", tz="UTC"), np.repeat(stamps, counts)),
+        "request_id": _strings(np.repeat(np.array([r[REQUEST_ID] for r in records]), counts)),
+        "row": _fixed(pa.int32(), _rows(counts)),
+        "version": _same(version, n_rows),
+        "label": _strings(np.asarray(classes, dtype=object)[proba.argmax(axis=1)]),
+        "warnings": (
+            _same(NO_WARNINGS, n_rows)
+            if all(r[WARNINGS] is None for r in records)
+            else _strings(_warnings(records, n_rows))
+        ),
     }
     for j, name in enumerate(classes):
-        columns[predictions.PROBA_PREFIX + name] = proba[:, j]
+        columns[predictions.PROBA_PREFIX + name] = _floats(proba[:, j])
     # Both request parsers (requests.to_batch, columnar.table_to_batch) make a FeatureBatch's
     # blocks in the schema's order: numeric features, then the others. Stacked once, sliced.
     types = schema.feature_types()
     # (Concatenating is most of the writer's time: a block no feature is in is skipped.)
-    numeric = np.concatenate([r[NUMERIC] for r in records]) if "numeric" in types.values() else None
-    text = (
-        np.concatenate([r[CATEGORICAL] for r in records])
-        if "categorical" in types.values()
-        else None
-    )
+    kinds = set(types.values())
+    numeric = np.concatenate([r[NUMERIC] for r in records]) if "numeric" in kinds else None
+    text = np.concatenate([r[CATEGORICAL] for r in records]) if "categorical" in kinds else None
     n = t = 0
     for name, kind in types.items():
-        if kind == "numeric":  # NaN is how a numeric feature arrives missing: the layout's null
-            array = pa.array(numeric[:, n], pa.float64(), from_pandas=True)
+        if kind == "numeric":
+            columns[predictions.FEATURE_PREFIX + name] = _floats(numeric[:, n])
             n += 1
         else:
-            array = pa.array(text[:, t], pa.string())
+            columns[predictions.FEATURE_PREFIX + name] = _strings(text[:, t])
             t += 1
-        columns[predictions.FEATURE_PREFIX + name] = array
     return predictions.write_columns(
         root,
         version,
         columns,
         classes,
-        schema.feature_types(),
+        types,
         datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC).date(),
     )
+
+
+# Arrow arrays made from their buffers: `pa.array` would import pandas (42 MB) on its first
+# call, only to check whether it was given pandas objects.
+
+
+def _validity(valid: np.ndarray) -> Any:
+    import pyarrow as pa
+
+    return None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
+
+
+def _fixed(kind: Any, values: np.ndarray) -> Any:
+    import pyarrow as pa
+
+    return pa.Array.from_buffers(kind, len(values), [None, pa.py_buffer(values)])
+
+
+def _floats(values: np.ndarray) -> Any:
+    """float64, NaN as null (how a numeric feature arrives missing: the layout's null)."""
+    import pyarrow as pa
+
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    valid = ~np.isnan(values)
+    return pa.Array.from_buffers(
+        pa.float64(), len(values), [_validity(valid), pa.py_buffer(values)]
+    )
+
+
+def _same(value: str, n: int) -> Any:
+    """`value` n times (the version, no warnings): no string made per row."""
+    import pyarrow as pa
+
+    data = value.encode()
+    offsets = np.arange(n + 1, dtype=np.int32) * len(data)
+    return pa.Array.from_buffers(
+        pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data * n)]
+    )
+
+
+def _strings(values: Sequence[Any]) -> Any:
+    """UTF-8 strings, None as null."""
+    import pyarrow as pa
+
+    encoded = [b"" if v is None else str(v).encode() for v in values]
+    valid = np.fromiter((v is not None for v in values), dtype=bool, count=len(encoded))
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int32)
+    np.cumsum([len(e) for e in encoded], out=offsets[1:])
+    buffers = [_validity(valid), pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]
+    return pa.Array.from_buffers(pa.string(), len(encoded), buffers)
 
 
 def _rows(counts: list[int]) -> np.ndarray:
