@@ -139,6 +139,17 @@ def test_unknown_ids_rows_and_labels_are_refused_by_item_and_nothing_is_stored(
         assert all(f"item {i} (request_id" in errors[i]["message"] for i in errors)
         assert not (root / "feedback").exists()
         assert client.get("/v1/model").json()["live"]["rows"] == 0
+        # Only ids or rows the log does not have: 404, what they name is not there.
+        unknown = client.post(
+            "/v1/feedback",
+            json=[
+                {"request_id": "never-answered", "label": "benign"},
+                {"request_id": rid, "row": 9, "label": "benign"},
+            ],
+            headers=AUTH,
+        )
+        assert unknown.status_code == 404
+        assert [e["instance"] for e in unknown.json()["errors"]] == [0, 1]
 
         # Malformed bodies: 422 naming the field, as every route does.
         for body in ([], [{"request_id": rid}], [{"request_id": rid, "label": "benign", "x": 1}]):

@@ -3,7 +3,8 @@
 An item names a logged prediction (request id and row) and its true label. The log is written
 out first (so an answer given a moment ago is found), then the ids are looked up in it; an
 unknown id or row, or a label that is not a class of the version that answered, refuses the
-whole request (422, every item at fault named by index and id) and nothing is stored.
+whole request (404 when only ids or rows are unknown, else 422; every item at fault named by
+index and id) and nothing is stored.
 Accepted items are appended under `<root>/feedback/` (`mlcycle.feedback`).
 
 `LiveFeedback` keeps the feedback in memory, read once from storage (at start, in a storage
@@ -122,8 +123,10 @@ def accept(
         requested, logged, set(frame["request_id"]), _classes_of(holder)
     )
     if problems:
+        # Ids or rows not in the log: 404, what they name is not there; a bad label: 422.
+        unknown = all(p.kind in ("unknown_id", "unknown_row") for p in problems)
         raise RequestError(
-            422,
+            404 if unknown else 422,
             f"{len(problems)} of {len(items)} feedback item(s) refused; nothing was stored",
             tuple(
                 problem(
@@ -141,7 +144,7 @@ def accept(
 
 
 FEEDBACK_ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (401, 403, 409, 413, 422, 429, 504)
+    code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 409, 413, 422, 429, 504)
 }
 
 
@@ -159,8 +162,9 @@ async def post_feedback(
     request id an answer's `x-request-id` gave, the row (instance) within it (default 0) and
     the true label. Answers how many were stored and the champion's live metrics on all the
     feedback so far. An unknown id or row, or a label that is not a class of the version that
-    answered, refuses the request (422, each item at fault named by index and id); nothing is
-    stored then. Needs `Authorization: Bearer <MLCYCLE_ADMIN_TOKEN>`, as reload does."""
+    answered, refuses the request (404 when only ids or rows are unknown, else 422; each item
+    at fault named by index and id); nothing is stored then. Needs
+    `Authorization: Bearer <MLCYCLE_ADMIN_TOKEN>`, as reload does."""
     state = request.app.state
     holder: ModelHolder = state.holder
     prediction_log: PredictionLog = state.prediction_log
