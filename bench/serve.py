@@ -2,6 +2,9 @@
 
     .venv/bin/python bench/serve.py        (or: make bench)
     BENCH_MODELS=mixed,boosting .venv/bin/python bench/serve.py     (some of the champions)
+    BENCH_MODELS=linear BENCH_SERVERS=mlcycle,mlcycle_log_off BENCH_ROUNDS=12 BENCH_SECONDS=4 \
+        .venv/bin/python bench/serve.py      (the prediction log's cost: two servers, more
+                                              and shorter rounds; serve-<servers>.json)
 
 Writes bench/results/serve.json. For four champions, each trained by the real pipeline
 (`mlcycle run`) — linear, a 200-tree random forest and histogram gradient boosting on the
@@ -10,7 +13,9 @@ features and missing values ("mixed") — it runs these servers side by side on 
 same model, loading them in turns, round after round (other work on a shared machine then
 falls on all of them alike; each server's best round is reported, every round listed):
 
-  mlcycle   `mlcycle serve` (uvicorn, one worker, onnxruntime)
+  mlcycle   `mlcycle serve` (uvicorn, one worker, onnxruntime), its prediction log on
+  mlcycle_log_off  the same with MLCYCLE_PREDICTION_LOG=false: what the log costs
+            (`prediction_log_c32`: log on over log off, round by round)
   mlflow    `mlflow models serve --env-manager local` of the same fitted scikit-learn pipeline,
             installed by this script into bench/.envs/mlflow (pinned below)
   floor     the same server stack answering the predict route with a constant (no parsing, no
@@ -18,7 +23,8 @@ falls on all of them alike; each server's best round is reported, every round li
   floor_fastapi_route  an ordinary FastAPI route doing the same nothing: shows what routing
             predict calls past FastAPI's per-request machinery buys
 
-and measures requests/s and p50/p99 at concurrency 1 and 32 (single-row bodies), a 10,000-row
+and measures requests/s, p50/p99 and the server's CPU time per request at concurrency 1 and
+32 (single-row bodies), a 10,000-row
 request in each body format a server takes (mlcycle: JSON, CSV, Arrow; MLflow: JSON
 dataframe_split, CSV) against the in-process predict time, cold start (process start to the
 first 200 on a prediction) and idle RSS (the whole process tree).
@@ -59,12 +65,14 @@ ENVS = HERE / ".envs"
 MLFLOW_VERSION = "3.17.2"
 # The MLflow environment must unpickle the same scikit-learn pipeline: same versions.
 SHARED_PINS = ("scikit-learn", "pandas", "numpy", "scipy", "joblib", "threadpoolctl")
-DURATION_S = 6  # per load run
+DURATION_S = int(os.environ.get("BENCH_SECONDS", "6"))  # per load run
 WARMUP_REQUESTS = 300
 BATCH_ROWS = 10_000
 BATCH_REPEATS = 5
 COLD_STARTS = 3
-ROUNDS = 2
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
+# The issue's budget for the prediction log: at most 10% of single-row throughput at c32.
+LOG_ON_OVER_OFF_C32 = 0.90
 TARGETS = {
     "throughput_ratio_c32": {"linear": 4.0, "forest": 20.0, "boosting": 20.0, "mixed": 20.0},
     "p99_c32_ms": 25.0,
@@ -261,6 +269,35 @@ def tree_rss_mb(pid: int) -> float:
     return round(total / 1024, 1)
 
 
+def _tree(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for status in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = status.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(status.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        out.append(current)
+        todo += children.get(current, [])
+    return out
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process and its descendants have used: what a request
+    costs the server, much less disturbed by other work on the machine than requests/s."""
+    total = 0
+    for current in _tree(pid):
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def hey(binary: str, url: str, body: Path, concurrency: int) -> dict[str, Any]:
     out = subprocess.run(
         [
@@ -402,7 +439,12 @@ def measure_all(
             for _ in range(ROUNDS):
                 for concurrency in (1, 32):
                     for server in servers:
+                        cpu = tree_cpu_s(server.process.pid)
                         result = hey(hey_bin, server.url, server.spec.body_file, concurrency)
+                        answered = sum(result["statuses"].values()) or 1
+                        result["server_cpu_ms_per_request"] = round(
+                            (tree_cpu_s(server.process.pid) - cpu) * 1000 / answered, 4
+                        )
                         runs[server.spec.name][f"c{concurrency}"].append(result)
             for server in servers:
                 name = server.spec.name
@@ -410,6 +452,9 @@ def measure_all(
                     out[name][c] = best(runs[name][c])
                     out[name][f"{c}_all_rounds_requests_per_s"] = [
                         r["requests_per_s"] for r in runs[name][c]
+                    ]
+                    out[name][f"{c}_all_rounds_server_cpu_ms_per_request"] = [
+                        r["server_cpu_ms_per_request"] for r in runs[name][c]
                     ]
                     out[name][f"{c}_failed"] = sum(
                         sum(n for code, n in r["statuses"].items() if code != "200")
@@ -601,8 +646,9 @@ def bench_model(
         bodies[key].write_bytes(body)
 
     reference, predict_once = in_process(root, rows)
+    wanted = os.environ.get("BENCH_SERVERS")  # e.g. BENCH_SERVERS=mlcycle,mlcycle_log_off
     model_dir = work / f"mlflow-{name}"
-    if not model_dir.exists():
+    if not model_dir.exists() and (not wanted or "mlflow" in wanted.split(",")):
         subprocess.run(
             [
                 str(mlflow_env / "bin" / "python"),
@@ -637,25 +683,15 @@ def bench_model(
             "warning",
         ]
 
+    def serve(port: int) -> list[str]:
+        host = ["--host", "127.0.0.1", "--port", str(port)]
+        return [mlcycle_bin, "serve", "--root", str(root), *host]
+
+    log_on = {**env, "MLCYCLE_PREDICTION_LOG": "true"}
+    log_off = {**env, "MLCYCLE_PREDICTION_LOG": "false"}
     specs = [
-        Spec(
-            "mlcycle",
-            lambda port: [
-                mlcycle_bin,
-                "serve",
-                "--root",
-                str(root),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            "/v1/predict",
-            env,
-            ours,
-            bodies["ours"],
-            ours_batches,
-        ),
+        Spec("mlcycle", serve, "/v1/predict", log_on, ours, bodies["ours"], ours_batches),
+        Spec("mlcycle_log_off", serve, "/v1/predict", log_off, ours, bodies["ours"], ours_batches),
         Spec(
             "mlflow",
             lambda port: [
@@ -682,11 +718,62 @@ def bench_model(
             "floor_fastapi_route", floor("fastapi_route"), "/v1/predict", env, ours, bodies["ours"]
         ),
     ]
+    if wanted:
+        specs = [s for s in specs if s.name in wanted.split(",")]
     servers = measure_all(specs, hey_bin, predict_once)
+    if "mlcycle" in servers:  # what the log-on server wrote (its shutdown wrote the rest)
+        from mlcycle import predictions
+
+        servers["mlcycle"]["prediction_log_rows_written"] = len(predictions.read(str(root)))
     return {"in_process": reference, "servers": servers}
 
 
 def judge(name: str, result: dict[str, Any]) -> dict[str, Any]:
+    """The ratios and targets the servers measured allow (BENCH_SERVERS may leave some out)."""
+    servers = result["servers"]
+    ratios: dict[str, Any] = {}
+    targets: dict[str, Any] = {}
+    if {"mlcycle", "mlflow", "floor", "floor_fastapi_route"} <= set(servers):
+        judged = judge_against_mlflow(name, result)
+        ratios, targets = judged["ratios"], judged["targets"]
+    if {"mlcycle", "mlcycle_log_off"} <= set(servers):
+        on, off = servers["mlcycle"], servers["mlcycle_log_off"]
+        # Round by round: the two ran back to back, so each pair saw the same machine.
+        paired = [
+            round(a / b, 3)
+            for a, b in zip(
+                on["c32_all_rounds_requests_per_s"],
+                off["c32_all_rounds_requests_per_s"],
+                strict=True,
+            )
+        ]
+        ratios["prediction_log_c32_by_round"] = paired
+        ratios["prediction_log_c32"] = round(statistics.median(paired), 3)
+        ratios["prediction_log_c32_best_vs_best"] = round(
+            on["c32"]["requests_per_s"] / off["c32"]["requests_per_s"], 3
+        )
+        ratios["prediction_log_c1"] = round(
+            on["c1"]["requests_per_s"] / off["c1"]["requests_per_s"], 3
+        )
+        # CPU per request: what the log adds to each request's cost, whatever else the
+        # machine runs; on a server of its own, throughput is about its inverse.
+        cpu_on = statistics.median(on["c32_all_rounds_server_cpu_ms_per_request"])
+        cpu_off = statistics.median(off["c32_all_rounds_server_cpu_ms_per_request"])
+        ratios["prediction_log_c32_server_cpu_ms_per_request"] = {"on": cpu_on, "off": cpu_off}
+        ratios["prediction_log_c32_cpu_off_over_on"] = round(cpu_off / cpu_on, 3)
+        targets["prediction_log_cost_c32"] = {
+            "target": f">= {LOG_ON_OVER_OFF_C32} (log on over log off, single-row requests/s "
+            "at concurrency 32, median of the rounds' ratios)",
+            "met": ratios["prediction_log_c32"] >= LOG_ON_OVER_OFF_C32,
+        }
+        targets["prediction_log_no_failed_requests"] = {
+            "target": "every load-run response 200 with the log on",
+            "met": on["c32_failed"] == 0 and on["c1_failed"] == 0,
+        }
+    return {"ratios": ratios, "targets": targets}
+
+
+def judge_against_mlflow(name: str, result: dict[str, Any]) -> dict[str, Any]:
     ours, theirs = result["servers"]["mlcycle"], result["servers"]["mlflow"]
     floor = result["servers"]["floor"]
     ref = result["in_process"]
@@ -763,7 +850,8 @@ def judge(name: str, result: dict[str, Any]) -> dict[str, Any]:
 
 def main() -> None:
     hey_bin = ensure_hey()
-    mlflow_env = ensure_mlflow_env()
+    wanted = os.environ.get("BENCH_SERVERS")
+    mlflow_env = ensure_mlflow_env() if not wanted or "mlflow" in wanted.split(",") else ENVS
     load = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="mlcycle-bench-") as tmp:
         work = Path(tmp)
@@ -806,9 +894,11 @@ def main() -> None:
         "mlflow_version": MLFLOW_VERSION,
         "models": results,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
-    log(f"wrote {RESULTS}")
+    # A run of some servers only does not replace the full comparison's figures.
+    out = RESULTS.with_name(f"serve-{'-'.join(wanted.split(','))}.json") if wanted else RESULTS
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    log(f"wrote {out}")
     for name, result in results.items():
         log(f"{name}: {json.dumps(result['ratios'])}")
         log(

@@ -21,15 +21,17 @@ columns and a date's files concatenate.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from mlcycle import storage
+
+if TYPE_CHECKING:  # pandas is imported by the readers only: the API's writer never needs it
+    import pandas as pd
 
 FOLDER = "predictions"
 FEATURE_PREFIX = "f."
@@ -80,8 +82,33 @@ def write_part(
     table = pa.Table.from_pylist(list(rows), schema=schema)
     now = now or datetime.now(UTC)
     first = rows[0]["time"] if rows else now
+    return _write(root, version, table, first.date(), now)
+
+
+def write_columns(
+    root: str,
+    version: str,
+    columns: dict[str, Any],
+    classes: Sequence[str],
+    feature_types: dict[str, str],
+    day: date,
+    now: datetime | None = None,
+) -> str:
+    """Write columns (the schema's names -> equal-length pyarrow arrays of its types, or
+    anything `pa.array` reads) as one new file in `day`'s partition; its URI. The API's path:
+    arrays in, no dict per row. Given only pyarrow arrays, pyarrow never imports pandas."""
+    schema = arrow_schema(classes, feature_types)
+    values = [columns[f.name] for f in schema]
+    if all(isinstance(v, pa.Array) for v in values):
+        table = pa.Table.from_arrays(values, schema=schema)
+    else:
+        table = pa.Table.from_pydict(dict(zip(schema.names, values, strict=True)), schema=schema)
+    return _write(root, version, table, day, now or datetime.now(UTC))
+
+
+def _write(root: str, version: str, table: pa.Table, day: date, now: datetime) -> str:
     name = f"part-{now:%H%M%S%f}-{secrets.token_hex(3)}.parquet"
-    uri = storage.join(partition(root, first.date(), version), name)
+    uri = storage.join(partition(root, day, version), name)
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression="zstd")
     storage.write_bytes(uri, sink.getvalue().to_pybytes())
@@ -119,6 +146,8 @@ def read(root: str, since: datetime | None = None, version: str | None = None) -
 
     Versions may differ in features; their columns are unioned (missing ones are null).
     """
+    import pandas as pd
+
     frames = [
         frame
         for uri in files(root, since, version)
@@ -130,6 +159,33 @@ def read(root: str, since: datetime | None = None, version: str | None = None) -
     if since is not None:
         frame = frame[frame["time"] >= pd.Timestamp(since)]
     return frame.sort_values(["time", "request_id", "row"], ignore_index=True)
+
+
+def lookup(root: str, request_ids: Iterable[str], columns: Sequence[str] = FIXED) -> pd.DataFrame:
+    """The logged rows of these request ids (only `columns`), newest files first, reading no
+    further once every id is found: a request's rows are always written in one file."""
+    import pandas as pd
+
+    wanted = set(request_ids)
+    columns = list(dict.fromkeys(["request_id", *columns]))
+    newest_first = sorted(files(root), key=lambda u: (_date_of(u), u.rsplit("/", 1)[-1]))[::-1]
+    found: list[pd.DataFrame] = []
+    for uri in newest_first:
+        if not wanted:
+            break
+        table = pq.read_table(pa.BufferReader(storage.read_bytes(uri)), columns=columns)
+        frame = table.to_pandas()
+        frame = frame[frame["request_id"].isin(wanted)]
+        if len(frame):
+            found.append(frame)
+            wanted -= set(frame["request_id"])
+    if not found:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(found, ignore_index=True)
+
+
+def _date_of(uri: str) -> str:
+    return next((p[5:] for p in uri.split("/") if p.startswith("date=")), "")
 
 
 def features(frame: pd.DataFrame) -> pd.DataFrame:

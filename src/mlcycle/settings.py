@@ -108,6 +108,32 @@ class ApiSettings(Settings):
         description="Interface the API binds (default 127.0.0.1, or 0.0.0.0 when PORT or "
         "AIP_HTTP_PORT is set); --host wins.",
     )
+    prediction_log: bool = Field(
+        True,
+        description="Record every prediction (features, probabilities, label) under "
+        "<root>/predictions/ as Parquet, for feedback and drift; false: record nothing.",
+    )
+    prediction_log_sample: float = Field(
+        1.0,
+        ge=0.0,
+        le=1.0,
+        description="Fraction of prediction requests recorded (a batch is recorded whole or "
+        "not at all).",
+    )
+    prediction_log_flush_seconds: float = Field(
+        5.0, gt=0, description="The log's memory is written out at least this often."
+    )
+    prediction_log_flush_rows: int = Field(
+        10_000,
+        ge=1,
+        description="The log is also written as soon as this many rows wait in memory.",
+    )
+    prediction_log_queue_rows: int = Field(
+        200_000,
+        ge=1,
+        description="Most rows the log holds in memory; requests beyond it are answered but "
+        "not recorded (counted in /metrics as dropped).",
+    )
 
     @field_validator("admin_token")
     @classmethod

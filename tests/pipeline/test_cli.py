@@ -44,6 +44,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "serve": ("--root", "--host", "--port"),
     "ui": ("--api-url", "--host", "--port"),
     "watch": ("--root", "--config", "--interval", "--settle"),
+    "feedback": (),
     "compile": ("--output", "--image", "--config"),
     "submit": (
         "--project",
@@ -57,6 +58,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     ),
     "settle": ("--root", "--seconds", "--event-type", "--generation", "--mark"),
 }
+FEEDBACK_COMMANDS: dict[str, tuple[str, ...]] = {"export": ("--root", "--config", "--version")}
 DATA_COMMANDS: dict[str, tuple[str, ...]] = {
     "add": ("--root",),
     "list": ("--root",),
@@ -100,11 +102,16 @@ def test_help_lists_every_command_and_group_in_order_of_use() -> None:
     data = mlcycle("data", "--help")
     assert data.returncode == 0, data.stderr
     assert [name for name, _ in panel(data.stdout, "Commands")] == list(DATA_COMMANDS)
+    feedback = mlcycle("feedback", "--help")
+    assert feedback.returncode == 0, feedback.stderr
+    assert [name for name, _ in panel(feedback.stdout, "Commands")] == list(FEEDBACK_COMMANDS)
 
 
 @pytest.mark.parametrize(
     "command",
-    [(name,) for name in COMMANDS if name != "data"] + [("data", name) for name in DATA_COMMANDS],
+    [(name,) for name in COMMANDS if name not in ("data", "feedback")]
+    + [("data", name) for name in DATA_COMMANDS]
+    + [("feedback", name) for name in FEEDBACK_COMMANDS],
     ids=" ".join,
 )
 def test_each_command_s_help_explains_every_option(command: tuple[str, ...]) -> None:
@@ -117,7 +124,7 @@ def test_each_command_s_help_explains_every_option(command: tuple[str, ...]) -> 
     assert f" {' '.join(command)} [OPTIONS]" in result.stdout.splitlines()[1]  # the usage line
     shown = " ".join(words(summary) for _, summary in panel(result.stdout, "Options"))
     names = {name for name, _ in panel(result.stdout, "Options")}
-    floor = (COMMANDS | DATA_COMMANDS)[command[-1]]
+    floor = (COMMANDS | DATA_COMMANDS | FEEDBACK_COMMANDS)[command[-1]]
     assert set(floor) <= names, f"missing: {set(floor) - names}"
     click_command = typer.main.get_command(app)
     for part in command:

@@ -6,9 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
-import re
 import time
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,12 +17,15 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 import mlcycle
-from mlcycle.api import routes
+from mlcycle.api import feedback, routes
 from mlcycle.api.auth import FailedAttempts
 from mlcycle.api.docs import add_docs_routes
-from mlcycle.api.holder import ModelHolder, StorageStalledError
+from mlcycle.api.holder import ModelHolder, Refresh, ServedModel, StorageStalledError
 from mlcycle.api.metrics import ApiMetrics
-from mlcycle.api.prediction import PredictEndpoint
+from mlcycle.api.prediction import REQUEST_ID_KEY, PredictEndpoint
+from mlcycle.api.prediction_log import PredictionLog
+from mlcycle.api.request_id import HEADER as REQUEST_ID_HEADER
+from mlcycle.api.request_id import request_id
 from mlcycle.api.requests import RequestError, problem, request_adapter
 from mlcycle.api.serving import Serving, resolve_serving
 from mlcycle.api.settings import ApiSettings, get_api_settings
@@ -39,26 +40,13 @@ log = logging.getLogger("mlcycle.api")
 PREDICT_PATH = "/v1/predict"
 
 
-# A client's own request id is kept when it is short and plain (it reaches logs and headers).
-REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
-
-
-def request_id(headers: list[tuple[bytes, bytes]]) -> bytes:
-    """The request's id: the client's `x-request-id` if it is short and plain, else a new one."""
-    for name, value in headers:
-        if name == b"x-request-id" and REQUEST_ID.fullmatch(value):
-            return value
-    return uuid.uuid4().hex.encode()
-
-
 class FrontDoor:
     """The first middleware (inside Starlette's last-resort error handler): times and counts
-    every request, gives every answer its `x-request-id` (the client's, or a new one; kept in
-    `scope["state"]["request_id"]`), adds the security headers, answers HEAD as GET without
-    the body (FastAPI's routes list no HEAD), and sends POSTs on the predict routes straight
-    to the predict endpoint, past FastAPI's per-request machinery (the hot path). The FastAPI
-    predict route documents the same function and answers only if this middleware is not
-    installed."""
+    every request, gives it an id (`x-request-id` on every answer: the client's if safe, else
+    a new one), adds the security headers, answers HEAD as GET without the body (FastAPI's
+    routes list no HEAD), and sends POSTs on the predict routes straight to the predict endpoint,
+    past FastAPI's per-request machinery (the hot path). The FastAPI predict route documents
+    the same function and answers only if this middleware is not installed."""
 
     def __init__(self, app: Any, metrics: ApiMetrics, predict: PredictEndpoint, paths: set[str]):
         self.app, self.metrics, self.predict, self.paths = app, metrics, predict, paths
@@ -69,15 +57,14 @@ class FrontDoor:
             return
         started = time.perf_counter()
         status = 500
-        rid = request_id(scope["headers"])
-        scope.setdefault("state", {})["request_id"] = rid.decode()
+        rid = scope[REQUEST_ID_KEY] = request_id(scope["headers"])
 
         async def send_status(message: dict[str, Any]) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = _with_security_headers(message["headers"])
-                headers.append((b"x-request-id", rid))
+                headers.append((REQUEST_ID_HEADER, rid.encode()))
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -183,11 +170,27 @@ def create_app(
     settings = settings or get_api_settings()
     serving = serving or resolve_serving(settings, get_platform())
     metrics = ApiMetrics()
+    live = feedback.LiveFeedback(serving.root, metrics)
+
+    def on_refresh(result: Refresh, current: ServedModel | None) -> None:
+        metrics.on_refresh(result, current)
+        if result.outcome == "loaded":
+            live.on_model(current)
+
     holder = ModelHolder(
         Registry(serving.root),
         settings.max_instances,
-        metrics.on_refresh,
+        on_refresh,
         settings.storage_timeout_seconds,
+    )
+    prediction_log = PredictionLog(
+        serving.root,
+        metrics,
+        enabled=settings.prediction_log,
+        sample=settings.prediction_log_sample,
+        flush_seconds=settings.prediction_log_flush_seconds,
+        flush_rows=settings.prediction_log_flush_rows,
+        queue_rows=settings.prediction_log_queue_rows,
     )
 
     @contextlib.asynccontextmanager
@@ -203,9 +206,11 @@ def create_app(
         # objects, and full collections walking the startup heap cost it ~20% of its time.
         gc.freeze()
         task = asyncio.create_task(_poll(holder, settings.poll_seconds)) if poll else None
+        prediction_log.start()
         yield
         if task:
             task.cancel()
+        await asyncio.to_thread(prediction_log.stop)  # what is queued is written
 
     app = FastAPI(
         title="mlcycle prediction API",
@@ -218,6 +223,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.settings, app.state.holder, app.state.metrics = settings, holder, metrics
+    app.state.prediction_log, app.state.live = prediction_log, live
     app.state.admin_failures = FailedAttempts()
     router = routes.router
     extra = routes.APIRouter()
@@ -230,6 +236,7 @@ def create_app(
         routes.add_health_route(extra, serving.health_route)
     app.include_router(router)
     app.include_router(extra)
+    app.include_router(feedback.router)
     add_docs_routes(app)
 
     @app.exception_handler(RequestError)
@@ -266,6 +273,6 @@ def create_app(
         return JSONResponse({"detail": "invalid request", "errors": errors}, status_code=422)
 
     app.openapi = _openapi(app, holder)  # type: ignore[method-assign]
-    endpoint = PredictEndpoint(holder, metrics, lambda: settings.max_body_bytes)
+    endpoint = PredictEndpoint(holder, metrics, lambda: settings.max_body_bytes, prediction_log)
     app.add_middleware(FrontDoor, metrics=metrics, predict=endpoint, paths=predict_paths)
     return app

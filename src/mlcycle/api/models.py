@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
+from mlcycle.feedback import LiveMetrics
 from mlcycle.model.champion import ChampionMove
 from mlcycle.model.input_checks import InputWarnings
 from mlcycle.model.version import (
@@ -43,6 +44,11 @@ class Prediction(BaseModel):
 class PredictResponse(BaseModel):
     predictions: list[Prediction] = Field(description="One per instance, in request order.")
     model_version: str = Field(description="The registry version that made these predictions.")
+    request_id: str | None = Field(
+        None,
+        description="This answer's id (also its x-request-id header): POST /v1/feedback "
+        "refers to its predictions by it.",
+    )
 
 
 class ErrorItem(BaseModel):
@@ -102,6 +108,11 @@ class ModelInfo(BaseModel):
         description="How it became the champion: the newest move of the champion pointer (when, "
         "kind, from which version, by what, why); null for a pointer written before the history.",
     )
+    live: LiveMetrics | None = Field(
+        None,
+        description="Its accuracy and recall on the ground truth received (POST /v1/feedback); "
+        "null while the stored feedback has not been read.",
+    )
 
 
 class ServedSchema(FeatureSchema):
@@ -122,3 +133,19 @@ class ChampionHistory(BaseModel):
     model_version: str = Field(description="The version being served.")
     moves: list[ChampionMove] = Field(description="Newest first; the first made it champion.")
     problem: str | None = Field(None, description="What cut the history short, if anything.")
+
+
+class FeedbackItem(BaseModel):
+    """The true label of one logged prediction."""
+
+    model_config = ConfigDict(extra="forbid")
+    request_id: str = Field(
+        min_length=1, max_length=128, description="The answer's id (its x-request-id)."
+    )
+    row: int = Field(0, ge=0, description="The instance within that request, from 0.")
+    label: StrictStr | StrictInt = Field(description="The true class.")
+
+
+class FeedbackResult(BaseModel):
+    accepted: int = Field(description="Items stored.")
+    live: LiveMetrics | None = Field(description="The champion's metrics on all feedback so far.")

@@ -25,6 +25,8 @@ from mlcycle.api.columnar import (
 )
 from mlcycle.api.holder import ModelHolder
 from mlcycle.api.metrics import ApiMetrics
+from mlcycle.api.prediction_log import PredictionLog
+from mlcycle.api.request_id import request_id as make_request_id
 from mlcycle.api.requests import (
     MAX_REPORTED_ERRORS,
     RequestError,
@@ -129,12 +131,15 @@ def predict(
     body: bytes,
     media_type: str | None = None,
     passthrough: tuple[str, ...] = (),
+    request_id: str = "",
+    log: PredictionLog | None = None,
 ) -> Answer:
     """Validate, predict, and answer; never raises for anything a client can send.
 
     `media_type` is a columnar format (`columnar.MEDIA_TYPES`) or None for a JSON body; the
     answer has the request's format, and errors are always JSON. `passthrough` names columns
-    (fields) that are not features: they are kept in the answer and not fed to the model."""
+    (fields) that are not features: they are kept in the answer and not fed to the model.
+    A prediction is recorded in `log` under `request_id` (the JSON answer says it too)."""
     model = holder.current  # read once: a swap mid-request does not touch this request
     if model is None:
         return Answer(503, to_json({"detail": no_model_message(holder), "errors": []}))
@@ -169,6 +174,8 @@ def predict(
     said = labels(proba, classes, point)
     counts = [int((said == name).sum()) for name in classes]
     metrics.count_predictions(model.version, classes, counts)
+    if log is not None:
+        log.record(model, request_id, batch, proba)
     if media_type:
         payload = write_predictions(
             proba, classes, model.version, media_type, kept, point, checked.warnings_text()
@@ -180,7 +187,10 @@ def predict(
     if kept:
         for prediction, fields in zip(predictions, kept, strict=True):
             prediction["passthrough"] = fields
-    payload = to_json({"predictions": predictions, "model_version": model.version})
+    answer: dict[str, Any] = {"predictions": predictions, "model_version": model.version}
+    if request_id:
+        answer["request_id"] = request_id
+    payload = to_json(answer)
     return Answer(200, payload, JSON_TYPE, model.version)
 
 
@@ -190,10 +200,13 @@ async def predict_async(
     body: bytes,
     media_type: str | None = None,
     passthrough: tuple[str, ...] = (),
+    request_id: str = "",
+    log: PredictionLog | None = None,
 ) -> Answer:
+    args = (holder, metrics, body, media_type, passthrough, request_id, log)
     if len(body) > THREAD_ABOVE_BYTES:
-        return await to_thread.run_sync(predict, holder, metrics, body, media_type, passthrough)
-    return predict(holder, metrics, body, media_type, passthrough)
+        return await to_thread.run_sync(predict, *args)
+    return predict(*args)
 
 
 def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:
@@ -208,13 +221,29 @@ def _content_length(headers: list[tuple[bytes, bytes]]) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
+REQUEST_ID_KEY = "mlcycle.request_id"  # where the front door leaves a request's id in its scope
+
+
+def scope_request_id(scope: dict[str, Any]) -> str:
+    """The id the front door gave this request (one made here when it did not run)."""
+    rid = scope.get(REQUEST_ID_KEY)
+    if rid is None:
+        rid = scope[REQUEST_ID_KEY] = make_request_id(scope.get("headers", []))
+    return rid
+
+
 class PredictEndpoint:
     """A bare ASGI endpoint for the predict routes (see the module docstring for why)."""
 
     def __init__(
-        self, holder: ModelHolder, metrics: ApiMetrics, max_body_bytes: Callable[[], int]
+        self,
+        holder: ModelHolder,
+        metrics: ApiMetrics,
+        max_body_bytes: Callable[[], int],
+        log: PredictionLog | None = None,
     ) -> None:
         self.holder, self.metrics, self.max_body_bytes = holder, metrics, max_body_bytes
+        self.log = log
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         async def chunks() -> AsyncIterator[bytes]:
@@ -236,6 +265,8 @@ class PredictEndpoint:
                 body,
                 media_type,
                 passthrough_names(scope.get("query_string", b"").decode("latin-1")),
+                scope_request_id(scope),
+                self.log,
             )
         except RequestError as exc:
             answer = _refusal(exc)

@@ -26,6 +26,7 @@ from mlcycle.api.prediction import (
     passthrough_names,
     predict_async,
     read_body,
+    scope_request_id,
 )
 from mlcycle.api.requests import RequestError, refusal
 from mlcycle.model.metrics import DESCRIPTIONS as METRIC_DESCRIPTIONS
@@ -133,10 +134,11 @@ def images(model: ServedModel) -> list[str]:
     responses=ERRORS,
     tags=["model"],
 )
-async def model_info(model: Model, holder: Holder) -> ModelInfo:
+async def model_info(model: Model, holder: Holder, request: Request) -> ModelInfo:
     """The champion being served: version, creation time, test metrics, the gate's decision
-    and reasons, lineage (data hash, pipeline run, commit, library versions) and, for two
-    classes, the operating point its labels follow."""
+    and reasons, lineage (data hash, pipeline run, commit, library versions), for two
+    classes the operating point its labels follow, how it became the champion, and its live
+    accuracy and recall on the ground truth sent to POST /v1/feedback."""
     meta = model.metadata
     return ModelInfo(
         version=model.version,
@@ -160,6 +162,7 @@ async def model_info(model: Model, holder: Holder) -> ModelInfo:
             last_refusal=holder.last_refusal,
         ),
         champion=model.move,
+        live=request.app.state.live.for_model(model),
         # Left out for versions registered before operating points (they label by argmax).
         **({"operating_point": meta.operating_point} if meta.operating_point else {}),
     )
@@ -320,7 +323,13 @@ async def predict(request: Request) -> Response:
     except RequestError as exc:
         return Response(exc.payload_json(), status_code=exc.status, media_type="application/json")
     answer = await predict_async(
-        state.holder, state.metrics, body, media_type, passthrough_names(request.url.query)
+        state.holder,
+        state.metrics,
+        body,
+        media_type,
+        passthrough_names(request.url.query),
+        scope_request_id(request.scope),
+        state.prediction_log,
     )
     headers = {"x-model-version": answer.model_version} if answer.model_version else None
     return Response(answer.body, answer.status, headers, answer.media_type)

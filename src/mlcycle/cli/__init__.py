@@ -1,7 +1,8 @@
 """The `mlcycle` command line: a thin shell over the pipeline, the registry and the services.
 
-One module per command group (models, champion, data, pipeline, services); options.py holds
-what they share, render.py how they show it. This module builds the Typer app from them.
+One module per command group (models, champion, data, feedback, pipeline, services);
+options.py holds what they share, render.py how they show it. This module builds the Typer
+app from them.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mlcycle.cli import champion, data, models, pipeline, services
+from mlcycle.cli import champion, data, feedback, models, pipeline, services
 
 # `mlcycle --help` lists commands in the order a user meets them, not in source order.
 COMMAND_ORDER = (
@@ -25,6 +26,7 @@ COMMAND_ORDER = (
     "serve",
     "ui",
     "watch",
+    "feedback",
     "compile",
     "submit",
     "settle",
@@ -71,6 +73,7 @@ app = typer.Typer(
     rich_markup_mode="markdown",
 )
 app.add_typer(data.app, name="data")
+app.add_typer(feedback.app, name="feedback")
 for command in (
     models.run,
     models.models,
