@@ -10,7 +10,8 @@ One row per predicted instance. Fixed columns:
     row         int32                 the instance's position in its request
     version     string                the model version that answered
     label       string                the label the answer gave
-    warnings    string                the instance's warnings, as a JSON list ("[]": none)
+    warnings    string                the instance's warnings as its answer gave them, JSON
+                                      ({"out_of_range": [...], "imputed": n}); null: none
 
 then `p.<class>` (float64) for each class's probability and `f.<feature>` for each feature as
 received (float64 for numeric features, string for categorical ones, null when missing). The

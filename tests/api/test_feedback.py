@@ -219,9 +219,15 @@ def test_an_export_that_breaks_a_rule_is_rejected_by_validation_like_any_upload(
     root = tmp_path / "root"
     shutil.copytree(trained.root, root)
     frame = test_split.head(3).copy()
-    frame["mean_area"] = -frame["mean_area"]  # the API accepts it (within its bounds)
     with TestClient(create_app(api_settings(**QUIET), serving_for(root))) as client:
+        # 0.75 of its range above the largest seen: the API answers with a warning (its
+        # tolerance is 1.0), validation refuses it in data (0.5).
+        [area] = [
+            f for f in client.get("/v1/schema").json()["features"] if f["name"] == "mean_area"
+        ]
+        frame["mean_area"] = area["max"] + 0.75 * (area["max"] - area["min"])
         answer = predict(client, frame)
+        assert answer["predictions"][0]["warnings"]["out_of_range"][0]["feature"] == "mean_area"
         items = [
             {"request_id": answer["request_id"], "row": i, "label": label}
             for i, label in enumerate(frame["diagnosis"])

@@ -5,6 +5,7 @@ is counted and never reaches a client; and every answer carries its request id."
 from __future__ import annotations
 
 import io
+import json
 import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,6 +22,8 @@ from support import LiveServer
 
 from .conftest import Trained, api_settings, serving_for
 from .training import load_test_split
+
+NO_WARNINGS = {"out_of_range": [], "imputed": 0}
 
 QUIET = {"prediction_log_flush_seconds": 600}  # only a full queue, feedback or shutdown writes
 
@@ -76,7 +79,11 @@ def test_what_is_answered_is_logged_and_survives_a_restart(root: Path, trained: 
     feats = predictions.features(got)
     assert np.isnan(feats["mean_radius"].iloc[0])  # the unknown value, as null
     assert np.allclose(feats["mean_texture"], [r["mean_texture"] for r in rows[1:4]])
-    assert list(got["warnings"]) == ["[]"] * 3
+    # Warnings as the answer gave them (the missing value is one imputed); null for none.
+    assert [json.loads(w) if isinstance(w, str) else NO_WARNINGS for w in got["warnings"]] == [
+        p["warnings"] for p in answered
+    ]
+    assert answered[0]["warnings"]["imputed"] == 1
     csv_rows = by_request[columnar.headers["x-request-id"]]
     assert np.allclose(
         predictions.features(csv_rows)["worst_area"], [r["worst_area"] for r in rows[4:6]]

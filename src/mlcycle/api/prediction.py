@@ -175,7 +175,7 @@ def predict(
     counts = [int((said == name).sum()) for name in classes]
     metrics.count_predictions(model.version, classes, counts)
     if log is not None:
-        log.record(model, request_id, batch, proba)
+        log.record(model, request_id, batch, proba, checked.warnings_text())
     if media_type:
         payload = write_predictions(
             proba, classes, model.version, media_type, kept, point, checked.warnings_text()

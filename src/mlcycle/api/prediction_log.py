@@ -12,7 +12,6 @@ pyarrow is imported by the first write, not at start: it would add to the cold s
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import threading
@@ -26,10 +25,10 @@ import numpy as np
 
 from mlcycle.api.holder import ServedModel
 from mlcycle.api.metrics import ApiMetrics
+from mlcycle.model.operating import labels
 from mlcycle.model.predict import FeatureBatch
 
 log = logging.getLogger("mlcycle.api")
-NO_WARNINGS = "[]"
 STOP_SECONDS = 30.0  # the longest a shutdown waits for the last write
 
 
@@ -38,11 +37,12 @@ STOP_SECONDS = 30.0  # the longest a shutdown waits for the last write
 #     (version, time, request_id, numeric, categorical, proba, warnings)
 #
 # numeric and categorical are the request's FeatureBatch blocks (the schema's numeric features,
-# then the others, in its order), time is seconds since the epoch, warnings a list per
-# instance or None. A plain tuple of strings, floats and arrays, because the garbage
-# collector stops tracking such a tuple at its first look, so a queue of 20,000 costs it
-# nothing; a named tuple (a subclass) or a reference to the model stays tracked, and every
-# full collection would walk the whole queue (measured: about 15 us a request at c32).
+# then the others, in its order), time is seconds since the epoch, warnings the answer's JSON
+# text per instance (None: none; InputCheck.warnings_text). A plain tuple of strings, floats
+# and arrays, because the garbage collector stops tracking such a tuple at its first look, so
+# a queue of 20,000 costs it nothing; a named tuple (a subclass) or a reference to the model
+# stays tracked, and every full collection would walk the whole queue (measured: about 15 us
+# a request at c32).
 Record = tuple[str, float, str, np.ndarray, np.ndarray, np.ndarray, Any]
 VERSION, TIME, REQUEST_ID, NUMERIC, CATEGORICAL, PROBA, WARNINGS = range(7)
 
@@ -80,7 +80,7 @@ class PredictionLog:
         request_id: str,
         batch: FeatureBatch,
         proba: np.ndarray,
-        warnings: Sequence[Sequence[str]] | None = None,
+        warnings: np.ndarray | None = None,
     ) -> None:
         """Queue one answered request's rows, or drop them (counted) when the queue is full."""
         if not self.enabled or (self.sample < 1.0 and random.random() >= self.sample):
@@ -202,12 +202,8 @@ def write(root: str, model: ServedModel, day: str, records: Sequence[Record]) ->
         "request_id": _strings(np.repeat(np.array([r[REQUEST_ID] for r in records]), counts)),
         "row": _fixed(pa.int32(), _rows(counts)),
         "version": _same(version, n_rows),
-        "label": _strings(np.asarray(classes, dtype=object)[proba.argmax(axis=1)]),
-        "warnings": (
-            _same(NO_WARNINGS, n_rows)
-            if all(r[WARNINGS] is None for r in records)
-            else _strings(_warnings(records, n_rows))
-        ),
+        "label": _strings(labels(proba, classes, model.operating_point)),  # as answered
+        "warnings": _strings(_warnings(records)),
     }
     for j, name in enumerate(classes):
         columns[predictions.PROBA_PREFIX + name] = _floats(proba[:, j])
@@ -292,13 +288,9 @@ def _rows(counts: list[int]) -> np.ndarray:
     return (np.arange(ends[-1]) - np.repeat(ends - counts, counts)).astype(np.int32)
 
 
-def _warnings(records: Sequence[Record], rows: int) -> list[str]:
-    if all(r[WARNINGS] is None for r in records):
-        return [NO_WARNINGS] * rows
-    out: list[str] = []
+def _warnings(records: Sequence[Record]) -> list[str | None]:
+    """Each row's warnings text (None: none), end to end."""
+    out: list[str | None] = []
     for r in records:
-        if r[WARNINGS] is None:
-            out.extend([NO_WARNINGS] * len(r[PROBA]))
-        else:
-            out.extend(json.dumps(list(w)) if w else NO_WARNINGS for w in r[WARNINGS])
+        out.extend([None] * len(r[PROBA]) if r[WARNINGS] is None else r[WARNINGS])
     return out
