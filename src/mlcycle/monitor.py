@@ -22,14 +22,15 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from mlcycle import predictions, storage
-from mlcycle.config import Drift
+from mlcycle import storage
 from mlcycle.model.drift import DriftReport, assess
 from mlcycle.model.reference import REFERENCE_FILE, Reference
 from mlcycle.model.registry import Registry
+
+if TYPE_CHECKING:  # the API reads the latest report without pandas or pyarrow
+    from mlcycle.config import Drift
 
 FOLDER = "monitoring/drift"
 LATEST = "latest.json"
@@ -76,7 +77,7 @@ def reference_of(registry: Registry, version: str | None) -> tuple[str, Referenc
     return version, Reference.model_validate_json(data)
 
 
-def _log_versions(files: list[str]) -> dict[str, list[str]]:
+def _by_version(files: list[str]) -> dict[str, list[str]]:
     grouped: dict[str, list[str]] = {}
     for uri in files:
         parts = dict(p.split("=", 1) for p in uri.split("/") if "=" in p)
@@ -100,6 +101,10 @@ def measure(
 ) -> DriftReport:
     """The drift report of the predictions logged in the last `since` (all: None) against
     `version`'s training reference (default: the champion's). Writes nothing."""
+    import pandas as pd
+
+    from mlcycle import predictions
+
     now = now or datetime.now(UTC)
     registry = Registry(root)
     version, reference = reference_of(registry, version)
@@ -107,7 +112,7 @@ def measure(
     files = predictions.files(root, start)
     columns: dict[str, list[pd.Series]] = {}
     rows_by_version: dict[str, int] = {}
-    for logged in _log_versions(files):
+    for logged in _by_version(files):
         frame = predictions.read(root, start, logged or None)
         frame = frame[frame["time"] <= pd.Timestamp(now)] if len(frame) else frame
         if not len(frame):

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mlcycle.cli import data, models, pipeline, services
+from mlcycle.cli import data, models, monitor, pipeline, services
 
 # `mlcycle --help` lists commands in the order a user meets them, not in source order.
 COMMAND_ORDER = (
@@ -23,6 +23,7 @@ COMMAND_ORDER = (
     "serve",
     "ui",
     "watch",
+    "monitor",
     "compile",
     "submit",
     "settle",
@@ -78,6 +79,7 @@ for command in (
     services.ui,
     services.up,
     services.watch,
+    monitor.monitor,
     pipeline.submit,
     pipeline.settle,
 ):

@@ -22,17 +22,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from itertools import pairwise
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import pandas as pd
 from pydantic import Field
-from scipy.special import rel_entr
-from scipy.stats import chi2, wasserstein_distance
 
 from mlcycle.config import Drift
 from mlcycle.model.reference import CategoricalReference, NumericReference, Reference
 from mlcycle.model.version import Record
+
+if TYPE_CHECKING:  # the API returns a DriftReport without importing pandas or scipy
+    import pandas as pd
 
 # Empty buckets get this share, so that a bucket one side never fills has a finite PSI term.
 EPSILON = 1e-4
@@ -96,6 +96,8 @@ class DriftReport(Record):
 
 def psi(reference: np.ndarray, live: np.ndarray) -> float:
     """The population stability index of two share vectors over the same buckets."""
+    from scipy.special import rel_entr
+
     ref = np.clip(np.asarray(reference, dtype=float), EPSILON, None)
     cur = np.clip(np.asarray(live, dtype=float), EPSILON, None)
     # (a - e) ln(a / e) = a ln(a/e) + e ln(e/a): the symmetric Kullback-Leibler divergence
@@ -105,6 +107,8 @@ def psi(reference: np.ndarray, live: np.ndarray) -> float:
 def noise_floor(buckets: int, live_rows: int, reference_rows: int, quantile: float) -> float:
     """The PSI two samples of one distribution stay under with probability `quantile`: PSI
     is about chi-square(buckets - 1) * (1/n + 1/m) when nothing moved."""
+    from scipy.stats import chi2
+
     df = max(buckets - 1, 1)
     return float(chi2.ppf(quantile, df) * (1 / max(live_rows, 1) + 1 / max(reference_rows, 1)))
 
@@ -141,6 +145,9 @@ def _edge_labels(edges: list[float]) -> list[str]:
 
 def numeric_drift(ref: NumericReference, values: pd.Series, config: Drift) -> FeatureDrift:
     """A numeric feature's PSI over the reference's bins, and its shift in training stds."""
+    import pandas as pd
+    from scipy.stats import wasserstein_distance
+
     numbers = pd.to_numeric(values, errors="coerce").astype("float64")
     n = len(numbers)
     present = numbers.dropna().to_numpy()

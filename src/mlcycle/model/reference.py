@@ -13,14 +13,16 @@ feature still gets two bins (its value, and above it) and ties stay in one bin.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import numpy as np
-import pandas as pd
 from pydantic import Field
 
 from mlcycle.config import ColumnType
 from mlcycle.model.version import Record
+
+if TYPE_CHECKING:  # readers of a reference (the API, the monitor's report) need no pandas
+    import pandas as pd
 
 REFERENCE_FILE = "reference.json"
 PERCENTILES = 101  # 0, 1, ..., 100: enough to stand in for the training sample
@@ -79,6 +81,8 @@ class Reference(Record):
 
 
 def _numeric(name: str, column: pd.Series, bins: int) -> NumericReference:
+    import pandas as pd
+
     values = pd.to_numeric(column, errors="coerce").astype("float64")
     present = values.dropna().to_numpy()
     missing = float(values.isna().mean()) if len(values) else 0.0
