@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # the API returns a DriftReport without importing pandas or s
 # Empty buckets get this share, so that a bucket one side never fills has a finite PSI term.
 EPSILON = 1e-4
 MISSING = "missing"
+LIVE_QUANTILES = 1001
 UNSEEN = "not seen in training"
 
 FeatureStatus = Literal["ok", "warn", "alert", "not_measured"]
@@ -173,7 +174,14 @@ def numeric_drift(ref: NumericReference, values: pd.Series, config: Drift) -> Fe
         ]
     }
     if len(present) and ref.std:
-        update["shift_std"] = float(wasserstein_distance(ref.percentiles, present) / ref.std)
+        # A large sample stands in as its permilles: the same distance within 0.1% of the
+        # spread, without sorting every value.
+        live_values = (
+            np.quantile(present, np.linspace(0, 1, LIVE_QUANTILES))
+            if len(present) > LIVE_QUANTILES
+            else present
+        )
+        update["shift_std"] = float(wasserstein_distance(ref.percentiles, live_values) / ref.std)
         update["mean_shift_std"] = float((present.mean() - ref.mean) / ref.std)
     return _judged(base.model_copy(update=update), train, live, ref.rows, config)
 
