@@ -129,6 +129,26 @@ class Decision(_Strict):
         return self
 
 
+class Drift(_Strict):
+    """When `mlcycle monitor` calls a feature drifted: effect sizes over the training
+    reference (model/reference.py), never a bare p-value, so a large sample does not cry wolf."""
+
+    # Numeric features are binned at this many training quantiles for the PSI.
+    bins: int = Field(10, ge=2, le=50)
+    psi_warn: float = Field(0.1, gt=0.0, description="PSI from which a feature is flagged.")
+    psi_alert: float = Field(0.25, gt=0.0, description="PSI from which drift is an alert.")
+    min_rows: int = Field(100, ge=1, description="Fewer logged rows: no verdict at all.")
+    # A PSI must also pass what sampling alone reaches this rarely (its chi-square bound for
+    # the rows compared): with few rows, noise is not drift.
+    noise_quantile: float = Field(0.999, gt=0.5, lt=1.0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Drift:
+        if self.psi_warn > self.psi_alert:
+            raise ValueError(f"psi_warn {self.psi_warn} is above psi_alert {self.psi_alert}")
+        return self
+
+
 DEFAULT_DISCLAIMER = "Predictions are estimates from a model trained on past data."
 
 
@@ -203,6 +223,7 @@ class DatasetConfig(_Strict):
     limits: Limits = Field(default_factory=Limits)
     resources: Resources = Field(default_factory=Resources)
     display: Display = Field(default_factory=Display)
+    drift: Drift = Field(default_factory=Drift)
     seed_data: Literal["sklearn_breast_cancer"] | None = Field(
         None, description="Data written to an empty incoming folder on the first run."
     )

@@ -6,6 +6,11 @@ same value a run passes to the pipeline), waits until it has stopped changing (a
 being copied is not trained on), runs the pipeline, reports the outcome and goes on, whatever
 that outcome was. Runs happen inside the loop, so there is never more than one at a time; a
 change made during a run is picked up after it.
+
+With a drift check (`mlcycle watch --on-drift`) the loop also runs the drift monitor every
+`drift_interval` seconds and retrains when the check says so: once per alerting report
+(monitor.claim_retrain), so the same drift over the same logged predictions is retrained on
+once, not at every look.
 """
 
 from __future__ import annotations
@@ -13,13 +18,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from mlcycle import storage
 from mlcycle.data.incoming import fingerprint, incoming_fingerprint, incoming_uri
 from mlcycle.pipeline.local import RunResult
 
-EventKind = Literal["watching", "run", "promoted", "kept", "rejected", "failed", "error"]
+if TYPE_CHECKING:
+    from mlcycle.model.drift import DriftReport
+
+EventKind = Literal["watching", "run", "promoted", "kept", "rejected", "failed", "error", "drift"]
+# A drift check: the report it wrote, and whether to retrain for it.
+DriftCheck = Callable[[], "tuple[DriftReport, bool]"]
 
 
 @dataclass(frozen=True)
@@ -94,6 +104,8 @@ def watch(
     *,
     interval: float = 2.0,
     settle: float | None = None,
+    drift: DriftCheck | None = None,
+    drift_interval: float = 600.0,
     should_stop: Callable[[], bool] = lambda: False,
     sleep: Callable[[float], object] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
@@ -102,9 +114,26 @@ def watch(
 
     `settle` (default: `interval`) is how long a changed listing must stay unchanged before
     a run. The data present at the start counts as handled: start with `mlcycle run`.
+    `drift`, when given, is called at the start and then every `drift_interval` seconds; a
+    run starts when it answers True.
     """
     debounce = Debounce(interval if settle is None else settle, incoming_fingerprint(root))
     on_event(WatchEvent("watching", f"{incoming_uri(root)} every {interval:g}s"))
+
+    def run_once(reason: str) -> None:
+        on_event(WatchEvent("run", f"{reason}: running the pipeline"))
+        files: list[storage.FileInfo] = []
+        try:
+            files = storage.list_files(incoming_uri(root))  # what this run trains on
+            event = outcome(run(), root)
+        except Exception as exc:
+            event = WatchEvent("failed", f"the run crashed: {exc!r}")
+        if moved := _quarantined(event):
+            # Files it moved to data/rejected/: the rest was handled, not a new change.
+            debounce.mark_handled(fingerprint([f for f in files if f.name not in moved]))
+        on_event(event)
+
+    next_drift = clock()
     while not should_stop():
         try:
             current = incoming_fingerprint(root)
@@ -114,15 +143,17 @@ def watch(
             if debounce.due(current, clock()):
                 # Marked before the run: a failed run is not retried until the data changes.
                 debounce.mark_handled(current)
-                on_event(WatchEvent("run", "incoming data changed: running the pipeline"))
-                files: list[storage.FileInfo] = []
+                run_once("incoming data changed")
+            elif drift is not None and clock() >= next_drift:
+                next_drift = clock() + drift_interval
                 try:
-                    files = storage.list_files(incoming_uri(root))  # what this run trains on
-                    event = outcome(run(), root)
-                except Exception as exc:
-                    event = WatchEvent("failed", f"the run crashed: {exc!r}")
-                if moved := _quarantined(event):
-                    # Files it moved to data/rejected/: the rest was handled, not a new change.
-                    debounce.mark_handled(fingerprint([f for f in files if f.name not in moved]))
-                on_event(event)
+                    report, retrain = drift()
+                except Exception as exc:  # no champion yet, an old one, storage: say, go on
+                    on_event(WatchEvent("drift", f"not measured: {exc}"))
+                else:
+                    on_event(WatchEvent("drift", f"{report.status}: {report.message}"))
+                    if retrain:
+                        # The data it trains on is handled too: no second run for it.
+                        debounce.mark_handled(current)
+                        run_once(f"drift past psi_alert (report {report.id})")
         sleep(interval)

@@ -31,7 +31,7 @@ def script(s: dict) -> str:
 
 
 def test_the_three_configs_exist() -> None:
-    assert [f.name for f in FILES] == ["main.yaml", "pr.yaml", "retrain.yaml"]
+    assert [f.name for f in FILES] == ["main.yaml", "monitor.yaml", "pr.yaml", "retrain.yaml"]
 
 
 def test_every_config_passes_the_cloudbuild_schema() -> None:
@@ -193,6 +193,44 @@ def test_retrain_submits_the_pipeline_pinned_to_a_digest_and_deploys_nothing() -
 
 # The notification's values: whatever the uploader named the object.
 UPLOADER = {"_EVENT_TYPE", "_BUCKET_ID", "_OBJECT_ID", "_OBJECT_GENERATION"}
+
+
+def test_monitor_retrains_once_per_drift_report_and_deploys_nothing() -> None:
+    monitor = load("monitor.yaml")
+    check = script(step(monitor, "monitor"))
+    assert "mlcycle monitor" in check and "--once" in check  # exit 4 once per report
+    assert "== 4 ]]" in check and "> /workspace/retrain" in check
+    train = script(step(monitor, "train"))
+    assert "mlcycle submit" in train and '--image "$$(cat /workspace/pipeline_image)"' in train
+    assert "@$$digest" in script(step(monitor, "resolve-image"))
+    for later in monitor["steps"][1:]:
+        assert script(later).split("\n")[1].startswith("[[ -e /workspace/retrain ]] || {")
+    assert not any("deploy" in script(s) for s in monitor["steps"])
+
+
+@pytest.mark.parametrize(
+    ("code", "build", "retrains"), [(0, 0, False), (4, 0, True), (1, 1, False)]
+)
+def test_the_monitor_step_retrains_on_exit_4_and_fails_when_it_cannot_measure(
+    tmp_path: Path, code: int, build: int, retrains: bool
+) -> None:
+    """The step's script, run by bash with a stand-in `mlcycle` that exits `code`."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "mlcycle"
+    fake.write_text(f'#!/bin/sh\necho "$@" > {tmp_path}/args\nexit {code}\n')
+    fake.chmod(0o755)
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    text = step(load("monitor.yaml"), "monitor")["args"][1]
+    text = text.replace("$$", "$").replace("/workspace", str(workspace))
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "ROOT": "gs://b/p", "CONFIG": "c.yaml"}
+    run = subprocess.run(["bash", "-c", text], env={**env, "SINCE": "24h"}, timeout=30)
+    assert run.returncode == build
+    assert (workspace / "retrain").exists() == retrains
+    args = (tmp_path / "args").read_text().split()
+    expected = "monitor --root gs://b/p --config c.yaml --since 24h --once"
+    assert args == expected.split()
 
 
 def test_retrain_hands_the_uploaders_values_to_mlcycle_alone() -> None:

@@ -43,8 +43,17 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "report": ("--root", "--version", "--open"),
     "serve": ("--root", "--host", "--port"),
     "ui": ("--api-url", "--host", "--port"),
-    "watch": ("--root", "--config", "--interval", "--settle"),
     "feedback": (),
+    "watch": (
+        "--root",
+        "--config",
+        "--interval",
+        "--settle",
+        "--on-drift",
+        "--drift-interval",
+        "--drift-since",
+    ),
+    "monitor": ("--root", "--config", "--since", "--version", "--json", "--once"),
     "compile": ("--output", "--image", "--config"),
     "submit": (
         "--project",

@@ -131,3 +131,22 @@ def test_the_gate_refuses_when_the_champion_moved(
     gate, lost = gate_challenger(candidate, "a", "b")
     assert lost and not gate.promote and gate.decision == "rejected"
     assert gate.reasons[-1].startswith("the champion changed during this run (a -> b)")
+
+
+def test_a_version_keeps_the_reference_statistics_of_its_training_split(
+    tmp_path: Path, config: DatasetConfig, bc_frame: pd.DataFrame
+) -> None:
+    from mlcycle.model.reference import REFERENCE_FILE, Reference
+
+    registry = Registry(str(tmp_path))
+    candidate = _candidate(config, bc_frame)
+    candidate.train = candidate.cleaned.sample(400, random_state=1)
+    summary, _ = register_candidate(registry, candidate, None)
+    meta = registry.get(summary.version)
+    assert REFERENCE_FILE in meta.artifacts
+    reference = Reference.model_validate_json(registry.read_artifact(meta.version, REFERENCE_FILE))
+    assert reference.rows == 400 and reference.bins == config.drift.bins
+    assert [f.name for f in reference.features] == meta.feature_schema.feature_names()
+    radius = reference.feature("mean_radius")
+    assert radius.mean == pytest.approx(candidate.train["mean_radius"].mean())
+    assert len(radius.edges) == config.drift.bins - 1

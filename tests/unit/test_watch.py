@@ -223,3 +223,45 @@ def test_files_a_rejected_run_moved_away_do_not_start_another_run(tmp_path: Path
     assert [e.kind for e in events] == ["watching", "run", "rejected"]
     assert runs == 1
     assert "there is no champion yet" in events[2].message
+
+
+def test_a_drift_check_runs_every_drift_interval_and_retrains_when_it_says_so(
+    tmp_path: Path,
+) -> None:
+    """The checks' answers are scripted: whether to retrain is monitor.claim_retrain's call
+    (tests/unit/test_drift.py); the loop runs the pipeline exactly when told, and a failing
+    check is reported without ending the watch."""
+    from types import SimpleNamespace
+
+    checks: list[float] = []
+    answers = iter([("alert", True), ("alert", False), RuntimeError("no champion"), ("ok", False)])
+    script = Script(tmp_path, {}, 16)
+
+    def drift():
+        checks.append(script.now)
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        status, retrain = answer
+        return SimpleNamespace(status=status, message="m", id="r1"), retrain
+
+    runs: list[float] = []
+    events: list[WatchEvent] = []
+    watch(
+        str(tmp_path),
+        lambda: runs.append(script.now) or result(ok=True, registration=registration(False)),
+        events.append,
+        interval=1.0,
+        drift=drift,
+        drift_interval=4.0,
+        should_stop=script.stop,
+        sleep=script.sleep,
+        clock=lambda: script.now,
+    )
+    assert checks == [0.0, 4.0, 8.0, 12.0]
+    assert runs == [0.0]  # only the first check asked for a run
+    assert [e.kind for e in events] == [
+        "watching", "drift", "run", "kept", "drift", "drift", "drift"
+    ]  # fmt: skip
+    assert "drift past psi_alert (report r1)" in events[2].message
+    assert events[5].message == "not measured: no champion"

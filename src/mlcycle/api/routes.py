@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -29,6 +29,7 @@ from mlcycle.api.prediction import (
     scope_request_id,
 )
 from mlcycle.api.requests import RequestError, refusal
+from mlcycle.model.drift import DriftReport
 from mlcycle.model.metrics import DESCRIPTIONS as METRIC_DESCRIPTIONS
 from mlcycle.model.registry import REPORT_FILE
 
@@ -248,6 +249,62 @@ async def report(model: Model, holder: Holder) -> Response:
     if not model.metadata.has(REPORT_FILE):
         raise refusal(404, f"version {model.version} has no report", "", "not_found")
     data = await read_artifact(holder, model.version, REPORT_FILE)
+    return Response(
+        data, media_type="text/html; charset=utf-8", headers={"content-security-policy": REPORT_CSP}
+    )
+
+
+def wants_json(request: Request, format: str | None) -> bool:
+    """?format= decides; else JSON only for an Accept that asks for JSON and not for HTML."""
+    if format is not None:
+        return format == "json"
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+@router.get(
+    "/v1/model/drift",
+    response_class=Response,
+    responses={200: {"model": DriftReport, "content": {"text/html": {}}}, **ERRORS},
+    tags=["model"],
+)
+async def drift(
+    request: Request,
+    holder: Holder,
+    format: Annotated[
+        Literal["html", "json"] | None,
+        Query(
+            description="html or json (default: by the Accept header; HTML unless it asks "
+            "for application/json)."
+        ),
+    ] = None,
+) -> Response:
+    """The latest drift report `mlcycle monitor` wrote: the features of recently logged
+    predictions against the training data of the version named in it, feature by feature
+    (population stability index, shift in training standard deviations, the thresholds and
+    the verdict: ok, warn, alert or too_few_rows). A self-contained HTML page, or its JSON.
+    404 when no report was written yet."""
+    from mlcycle import monitor
+
+    as_json = wants_json(request, format)
+    try:
+        data = await holder.in_storage_thread(
+            monitor.read_latest, holder.registry.root, "json" if as_json else "html"
+        )
+    except StorageStalledError:
+        raise
+    except Exception as exc:
+        message = f"the drift report cannot be read from storage: {exc}"
+        raise refusal(503, message, "storage", "unavailable") from None
+    if data is None:
+        raise refusal(
+            404,
+            "no drift report yet: `mlcycle monitor` writes one (or `mlcycle watch --on-drift`)",
+            "",
+            "not_found",
+        )
+    if as_json:
+        return Response(data, media_type="application/json")
     return Response(
         data, media_type="text/html; charset=utf-8", headers={"content-security-policy": REPORT_CSP}
     )

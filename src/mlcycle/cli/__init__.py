@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mlcycle.cli import champion, data, feedback, models, pipeline, services
+from mlcycle.cli import champion, data, feedback, models, monitor, pipeline, services
 
 # `mlcycle --help` lists commands in the order a user meets them, not in source order.
 COMMAND_ORDER = (
@@ -27,6 +27,7 @@ COMMAND_ORDER = (
     "ui",
     "watch",
     "feedback",
+    "monitor",
     "compile",
     "submit",
     "settle",
@@ -85,6 +86,7 @@ for command in (
     services.ui,
     services.up,
     services.watch,
+    monitor.monitor,
     pipeline.submit,
     pipeline.settle,
 ):

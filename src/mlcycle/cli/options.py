@@ -35,6 +35,7 @@ ConfigOption = Annotated[
 EXIT_REJECTED = 2
 EXIT_INTERRUPTED = 130  # as shells report a Ctrl-C
 EXIT_LOST = 3  # another run changed the champion meanwhile: this one was not promoted
+EXIT_DRIFT = 4  # `mlcycle monitor`: a feature drifted past the config's psi_alert
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.text import Text
@@ -185,8 +185,31 @@ def watch(
             show_default=False,
         ),
     ] = None,
+    on_drift: Annotated[
+        bool,
+        typer.Option(
+            "--on-drift",
+            help="Also run the drift monitor (`mlcycle monitor`) every --drift-interval and "
+            "retrain when a feature drifts past the config's psi_alert, once per report.",
+        ),
+    ] = False,
+    drift_interval: Annotated[
+        float,
+        typer.Option(
+            "--drift-interval", min=1.0, help="With --on-drift: seconds between two checks."
+        ),
+    ] = 600.0,
+    drift_since: Annotated[
+        str,
+        typer.Option(
+            "--drift-since",
+            help="With --on-drift: the predictions of this last stretch of time are compared "
+            "(as monitor --since: 30m, 24h, 7d).",
+        ),
+    ] = "24h",
 ) -> None:
-    """Retrain whenever the files in ROOT/data/incoming/ change (a folder or a bucket prefix).
+    """Retrain whenever the files in ROOT/data/incoming/ change (a folder or a bucket prefix),
+    and with --on-drift when the live features drift from the champion's training data.
 
     One run at a time; a rejected or failed run is reported and the watch goes on.
 
@@ -199,6 +222,19 @@ def watch(
     settings = get_settings(root=root, config=config)
     dataset = dataset_config(settings.config)
     styles = {"promoted": "bold green", "kept": "yellow", "rejected": "bold red", "failed": "red"}
+    check = None
+    if on_drift:
+        from mlcycle import monitor
+
+        try:
+            window = monitor.parse_duration(drift_since)
+        except monitor.MonitorError as exc:
+            raise fail(str(exc).replace("--since", "--drift-since")) from None
+
+        def check() -> tuple[Any, bool]:
+            report = monitor.measure(settings.root, dataset.drift, window)
+            monitor.write(settings.root, report)
+            return report, monitor.claim_retrain(settings.root, report)
 
     def on_event(event: WatchEvent) -> None:
         style = styles.get(event.kind, "red" if event.kind == "error" else "bold")
@@ -220,6 +256,8 @@ def watch(
             on_event,
             interval=interval,
             settle=settle,
+            drift=check,
+            drift_interval=drift_interval,
         )
     except KeyboardInterrupt:
         console.print("stopped")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -11,10 +12,13 @@ import matplotlib.pyplot as plt
 
 from mlcycle.model.evaluate import Evaluation
 
+if TYPE_CHECKING:
+    from mlcycle.model.drift import FeatureDrift
 
-def _png(fig: plt.Figure) -> bytes:
+
+def _png(fig: plt.Figure, dpi: int = 110, tight: bool = True) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight" if tight else None)
     plt.close(fig)
     return buf.getvalue()
 
@@ -77,3 +81,31 @@ def reliability_png(evaluation: Evaluation, title: str = "Reliability curve (tes
     )
     ax.legend(loc="upper left", fontsize=8)
     return _png(fig)
+
+
+DRIFT_COLOURS = {"alert": "#a4262c", "warn": "#b86e00", "ok": "#2f6fb0", "not_measured": "grey"}
+
+
+def drift_png(feature: FeatureDrift) -> bytes:
+    """Training against live shares over the buckets the feature's PSI was computed on."""
+    buckets = [b for b in feature.buckets if b.reference or b.live or b.label != "missing"]
+    fig, ax = plt.subplots(figsize=(4.6, 3.1))
+    # Fixed margins, not a tight bounding box: a report draws one per feature, and "tight"
+    # draws each twice.
+    fig.subplots_adjust(left=0.14, right=0.98, top=0.9, bottom=0.34)
+    x = range(len(buckets))
+    shares = [b.reference for b in buckets]
+    ax.bar([i - 0.2 for i in x], shares, 0.4, label="training", color="#b8c2d1")
+    ax.bar(
+        [i + 0.2 for i in x],
+        [b.live for b in buckets],
+        0.4,
+        label="live",
+        color=DRIFT_COLOURS.get(feature.status, "grey"),
+    )
+    ax.set_xticks(list(x), [b.label for b in buckets], rotation=40, ha="right", fontsize=7)
+    psi = "" if feature.psi is None else f"  PSI {feature.psi:.3f}"
+    ax.set(ylabel="share of rows", title=f"{feature.name}{psi}")
+    ax.title.set_fontsize(9)
+    ax.legend(fontsize=7, frameon=False)
+    return _png(fig, dpi=80, tight=False)

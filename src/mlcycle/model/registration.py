@@ -11,6 +11,7 @@ before or while promoting, is not promoted and `lost` says so.
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -49,6 +50,8 @@ class Candidate:
     cleaning: dict[str, Any]  # what clean changed
     lineage: dict[str, Any]
     images: dict[str, bytes] = field(default_factory=dict)  # the plots, by file name
+    # The training split: the version's reference statistics (drift) are made from it.
+    train: pd.DataFrame | None = None
 
 
 class Registration(Record):
@@ -113,8 +116,10 @@ def version_files(
     candidate: Candidate, meta: ModelVersion
 ) -> tuple[ModelVersion, dict[str, bytes]]:
     """The version's files: the model, its ONNX export (checked on the test split, or the
-    record says why there is none), the plots and the HTML report rendered from `meta`."""
+    record says why there is none), the training reference (drift), the plots and the HTML
+    report rendered from `meta`."""
     from mlcycle.model.export import ONNX_FILE, export_onnx
+    from mlcycle.model.reference import REFERENCE_FILE, build_reference
     from mlcycle.model.report import IMAGES, render_report
 
     exported = export_onnx(candidate.model, candidate.test, candidate.types)
@@ -122,6 +127,9 @@ def version_files(
     files = {MODEL_FILE: candidate.model_bytes, **candidate.images}
     if exported.onnx is not None:
         files[ONNX_FILE] = exported.onnx
+    if candidate.train is not None:
+        reference = build_reference(candidate.train, candidate.types, candidate.config.drift.bins)
+        files[REFERENCE_FILE] = (json.dumps(reference.to_json(), indent=1) + "\n").encode()
     images = {name: files[name] for name in IMAGES if name in files}
     files[REPORT_FILE] = render_report(meta, images).encode()
     return meta, files

@@ -170,6 +170,7 @@ def register(
     snapshot: Input[Dataset],
     model: Input[Model],
     cleaned: Input[Dataset],
+    train_set: Input[Dataset],
     test_set: Input[Dataset],
     evaluation: Input[Artifact],
     candidates: Input[Artifact],

@@ -211,6 +211,7 @@ def register(
     lineage: dict[str, Any],
     model_path: str,
     cleaned_path: str,
+    train_path: str,
     test_path: str,
     evaluation_path: str,
     candidates_path: str,
@@ -223,8 +224,9 @@ def register(
     """Gate the challenger, register it as a version either way, then switch the champion.
 
     The version holds the model, its ONNX export (checked on the test split; or why there is
-    none), `artifacts` (file name -> local path: the plots) and the HTML model report, which
-    is also written to `report_path`. A model already in the registry (a cached rerun) is not
+    none), the reference statistics of the training split (for drift), `artifacts` (file
+    name -> local path: the plots) and the HTML model report, which is also written to
+    `report_path`. A model already in the registry (a cached rerun) is not
     registered twice. The rules are mlcycle.model.registration's.
     """
     import joblib
@@ -241,6 +243,7 @@ def register(
         model_bytes=Path(model_path).read_bytes(),
         cleaned=pd.read_parquet(cleaned_path),
         test=pd.read_parquet(test_path),
+        train=pd.read_parquet(train_path),
         evaluation=_read_json(evaluation_path),
         training=_read_json(candidates_path),
         validation=_read_json(validation_path),

@@ -147,6 +147,22 @@ class ApiClient:
             raise ApiUnavailableError(502, "The prediction service answered something unexpected.")
         return response.content
 
+    def drift(self) -> dict[str, Any] | None:
+        """The latest drift report as JSON (status, message, per-feature PSI); None if none."""
+        try:
+            return self._json("GET", "/v1/model/drift", params={"format": "json"})
+        except ApiRejectedError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def drift_report(self) -> bytes:
+        """The latest drift report's HTML page (ApiRejectedError 404 when there is none)."""
+        response = self._send("GET", "/v1/model/drift", params={"format": "html"})
+        if response.headers.get("content-type", "").split(";")[0] != "text/html":
+            raise ApiUnavailableError(502, "The prediction service answered something unexpected.")
+        return response.content
+
     def artifact(self, name: str) -> tuple[bytes, str]:
         """An evaluation image of the champion and its media type."""
         response = self._send("GET", f"/v1/model/artifacts/{quote(name, safe='')}")

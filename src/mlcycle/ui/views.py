@@ -229,9 +229,11 @@ def model_page() -> tuple[str, int]:
         moves = api().history(MOVES_SHOWN)["moves"] if model.get("champion") else []
     except ApiError:
         moves = []
-    return render_template(
-        "model.html", active="model", model=model, display=display, moves=moves
-    ), 200
+    drift = api().drift()  # the latest drift report's verdict, linked; None before the first
+    page = render_template(
+        "model.html", active="model", model=model, display=display, moves=moves, drift=drift
+    )
+    return page, 200
 
 
 @bp.get("/model/artifacts/<name>")
@@ -252,6 +254,16 @@ REPORT_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; fram
 def report() -> Response:
     try:
         data = api().report()
+    except ApiRejectedError as exc:
+        abort(404 if exc.status == 404 else 502)
+    return Response(data, mimetype="text/html", headers={"Content-Security-Policy": REPORT_CSP})
+
+
+@bp.get("/model/drift")
+def drift() -> Response:
+    # Proxied like the model report: a self-contained page (style inline, data: images).
+    try:
+        data = api().drift_report()
     except ApiRejectedError as exc:
         abort(404 if exc.status == 404 else 502)
     return Response(data, mimetype="text/html", headers={"Content-Security-Policy": REPORT_CSP})
