@@ -43,7 +43,6 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "report": ("--root", "--version", "--open"),
     "serve": ("--root", "--host", "--port"),
     "ui": ("--api-url", "--host", "--port"),
-    "feedback": (),
     "watch": (
         "--root",
         "--config",
@@ -53,6 +52,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
         "--drift-interval",
         "--drift-since",
     ),
+    "feedback": (),
     "monitor": ("--root", "--config", "--since", "--version", "--json", "--once"),
     "compile": ("--output", "--image", "--config"),
     "submit": (
