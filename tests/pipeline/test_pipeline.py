@@ -80,6 +80,14 @@ def test_in_process_runs_the_same_steps_and_records_the_same_lineage(
     assert {p.name for p in (tmp_path / "work").iterdir()} == set(STEPS)
 
 
+def test_in_process_can_stop_after_the_split(tmp_path: Path, config, bc_frame) -> None:
+    # bench/operating_point.py studies the pipeline's own training split, nothing trained.
+    counts = run_in_process(str(tmp_path / "root"), config, tmp_path / "work", until="split")
+    assert counts == {"train_rows": 455, "test_rows": 114}
+    assert sorted(p.name for p in (tmp_path / "work").iterdir()) == sorted(STEPS[:4])
+    assert STEPS[3] == "split" and not (tmp_path / "root" / "models").exists()
+
+
 def test_rerun_is_cached_and_keeps_the_champion_new_data_is_not(champion_root, config, bc_frame):
     registry = Registry(str(champion_root))
     before = registry.champion_version()

@@ -20,12 +20,18 @@ RUN_NAME = "in-process"
 
 
 def run_in_process(
-    root: str, config: DatasetConfig, work: Path, timings: dict[str, float] | None = None
+    root: str,
+    config: DatasetConfig,
+    work: Path,
+    timings: dict[str, float] | None = None,
+    until: str | None = None,
 ) -> dict[str, Any]:
     """Run ingest → … → register on `<root>`'s incoming data, artifacts under `work`.
 
     Seeds the config's default data into an empty root, as a pipeline run does. Returns the
-    registration summary; per-step wall seconds go into `timings` when given.
+    registration summary; per-step wall seconds go into `timings` when given. `until` names
+    a step to stop after (e.g. "split": the pipeline's own training split, nothing trained);
+    the run then returns that step's result.
     """
     seed_if_first_run(root, config)
     parameters = pipeline_arguments(root, config)
@@ -43,6 +49,8 @@ def run_in_process(
         clock[step.name] = round(time.perf_counter() - started, 3)
         if step.result:
             produced[f"{step.name}.{step.result}"] = out
+        if step.name == until:
+            break
     return out  # the register step's summary
 
 
