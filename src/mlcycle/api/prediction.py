@@ -174,7 +174,7 @@ def predict(
     said = labels(proba, classes, point)
     counts = [int((said == name).sum()) for name in classes]
     metrics.count_predictions(model.version, classes, counts)
-    if log is not None:
+    if log is not None and log.enabled:  # warnings as text only when kept
         log.record(model, request_id, batch, proba, checked.warnings_text())
     if media_type:
         payload = write_predictions(
