@@ -249,17 +249,8 @@ def scratch_env(home: Path) -> dict[str, str]:
 
 def tree_rss_mb(pid: int) -> float:
     """Resident memory of a process and all its descendants."""
-    children: dict[int, list[int]] = {}
-    for status in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = status.read_text().rsplit(")", 1)[1].split()
-            children.setdefault(int(fields[1]), []).append(int(status.parent.name))
-        except (OSError, IndexError, ValueError):
-            continue
-    total, todo = 0, [pid]
-    while todo:
-        current = todo.pop()
-        todo += children.get(current, [])
+    total = 0
+    for current in _tree(pid):
         try:
             for line in Path(f"/proc/{current}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):

@@ -97,21 +97,28 @@ def write_bytes(uri: str, data: bytes) -> None:
     """Write `data` to `uri` atomically, creating parent folders as needed."""
     fs, path = filesystem(uri)
     if isinstance(fs, LocalFileSystem):
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # Hidden (list_files skips it), unique, and created with the usual umask'd mode.
-        tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
-        try:
-            with tmp.open("xb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            tmp.replace(target)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        _write_local(Path(path), data, replace=True)
     else:
         fs.pipe_file(path, data)
+
+
+def _write_local(target: Path, data: bytes, replace: bool) -> None:
+    """Write a whole file beside `target`, then replace it (or hard-link it into place, which
+    fails if `target` exists): no reader ever sees a partial file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Hidden (list_files skips it), unique, and created with the usual umask'd mode.
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        with tmp.open("xb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if replace:
+            tmp.replace(target)
+        else:
+            os.link(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)  # after a replace, already gone
 
 
 def write_text(uri: str, text: str) -> None:
@@ -200,17 +207,7 @@ def create(uri: str, data: bytes) -> None:
     if the target exists; on GCS the upload carries ifGenerationMatch=0.
     """
     if not uri.startswith("gs://"):
-        target = Path(normalize(uri))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
-        try:
-            with tmp.open("xb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.link(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
+        _write_local(Path(normalize(uri)), data, replace=False)
         return
     try:
         write_bytes_if_generation(uri, data, "0")

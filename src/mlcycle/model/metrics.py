@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 import numpy as np
 
+from mlcycle.config import Metric
 from mlcycle.model.operating import labels, positive_index, rates
 
 if TYPE_CHECKING:
     from mlcycle.model.version import OperatingPoint
 
-NAMES = (
-    "roc_auc",
-    "accuracy",
-    "precision",
-    "recall",
-    "f1",
-    "specificity",
-    "false_alarms_per_100",
-    "brier",
-    "ece",
-)
+NAMES: tuple[str, ...] = get_args(Metric)  # what the config's gate may name
 # Binary problems also carry these as `<name>_argmax`: the same metric had every label been the
 # most probable class, beside the figures at the operating point.
 AT_ARGMAX = ("accuracy", "precision", "recall", "f1", "specificity", "false_alarms_per_100")
