@@ -19,6 +19,7 @@ import pyarrow.csv as pacsv
 import pytest
 from fastapi.testclient import TestClient
 
+from mlcycle import predictions
 from mlcycle.api import create_app
 from mlcycle.api.columnar import ARROW, CSV
 from mlcycle.api.models import PredictResponse
@@ -233,11 +234,16 @@ def test_openapi_documents_the_warnings(client: TestClient) -> None:
 
 
 @pytest.fixture(scope="module")
-def mixed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    """The API serving a model of a number and two text features (colour, site)."""
+def mixed_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A registry whose champion reads a number and two text features (colour, site)."""
     base = tmp_path_factory.mktemp("mixed")
     train_mixed(str(base / "root"), base / "work")
-    with TestClient(create_app(api_settings(), serving_for(base / "root"))) as client:
+    return base / "root"
+
+
+@pytest.fixture(scope="module")
+def mixed(mixed_root: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(api_settings(), serving_for(mixed_root))) as client:
         yield client
 
 
@@ -287,6 +293,19 @@ def test_csv_and_arrow_answers_name_a_category_never_seen(
     texts = decode(response.content, media_type).column("warnings").to_pylist()
     assert not texts[0]  # seen values only: no warnings, an empty cell or a null
     assert [json.loads(t) for t in texts[1:]] == UNSEEN[1:]
+
+
+def test_the_prediction_log_keeps_a_category_never_seen(mixed_root: Path) -> None:
+    with TestClient(create_app(api_settings(), serving_for(mixed_root))) as client:
+        response = client.post(
+            "/v1/predict", json={"instances": UNSEEN_ROWS}, headers={"x-request-id": "unseen"}
+        )
+        assert response.status_code == 200, response.text
+    logged = predictions.read(str(mixed_root))  # written when the server stopped
+    rows = logged[logged["request_id"] == "unseen"].sort_values("row")
+    assert list(rows["row"]) == [0, 1, 2, 3]
+    assert pd.isna(rows["warnings"].iloc[0])  # none: a null
+    assert [json.loads(w) for w in rows["warnings"].iloc[1:]] == UNSEEN[1:]
 
 
 def test_each_version_is_served_by_its_own_rules(tmp_path: Path) -> None:
