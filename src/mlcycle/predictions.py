@@ -11,7 +11,8 @@ One row per predicted instance. Fixed columns:
     version     string                the model version that answered
     label       string                the label the answer gave
     warnings    string                the instance's warnings as its answer gave them, JSON
-                                      ({"out_of_range": [...], "imputed": n}); null: none
+                                      ({"out_of_range": [...], "imputed": n,
+                                      "unseen_category": [...]}); null: none
 
 then `p.<class>` (float64) for each class's probability and `f.<feature>` for each feature as
 received (float64 for numeric features, string for categorical ones, null when missing). The

@@ -77,9 +77,9 @@ def test_a_columnar_batch_answers_what_the_json_body_answers(
     assert table.column("label").to_pylist() == [p["label"] for p in expected]
     # The warnings column: the JSON answer's warnings as text, empty for rows without any.
     texts = table.column("warnings").to_pylist()
-    none = {"out_of_range": [], "imputed": 0}
+    none = {"out_of_range": [], "imputed": 0, "unseen_category": []}
     assert [json.loads(t) if t else none for t in texts] == [p["warnings"] for p in expected]
-    assert json.loads(texts[3]) == {"out_of_range": [], "imputed": 1}
+    assert json.loads(texts[3]) == {**none, "imputed": 1}
     assert not texts[0]
     served = np.column_stack([table.column(f"probability_{c}").to_numpy() for c in classes])
     wanted = np.array([[p["probabilities"][c] for c in classes] for p in expected])

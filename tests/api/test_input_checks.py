@@ -1,13 +1,15 @@
 """Inputs the model has never seen, through the real API: a value a little outside the training
-range is answered with a warning naming it, one far outside it, one across a declared bound
-and an instance mostly missing are refused (422) naming the field and the instance; in every
-body format and on Vertex AI's route, under the version's own serving rules."""
+range is answered with a warning naming it, and so is a categorical value never seen in
+training; one far outside it, one across a declared bound and an instance mostly missing are
+refused (422) naming the field and the instance; in every body format and on Vertex AI's route,
+under the version's own serving rules."""
 
 from __future__ import annotations
 
 import io
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,15 +19,16 @@ import pyarrow.csv as pacsv
 import pytest
 from fastapi.testclient import TestClient
 
+from mlcycle import predictions
 from mlcycle.api import create_app
 from mlcycle.api.columnar import ARROW, CSV
 from mlcycle.api.models import PredictResponse
 
 from .conftest import api_settings, serving_for
 from .test_version_contract import OLD, OLD_VERSION
-from .training import fast_config, train_and_register
+from .training import fast_config, train_and_register, train_mixed
 
-NONE = {"out_of_range": [], "imputed": 0}
+NONE = {"out_of_range": [], "imputed": 0, "unseen_category": []}
 
 
 @pytest.fixture
@@ -67,6 +70,7 @@ def test_a_value_a_little_out_of_range_is_answered_with_a_warning_naming_it(
             }
         ],
         "imputed": 0,
+        "unseen_category": [],
     }
     # Below the smallest value seen is outside too; the two features are listed in schema order.
     radius = feature(schema, "mean_radius")
@@ -80,7 +84,7 @@ def test_imputed_features_are_counted(client: TestClient, schema: dict[str, Any]
     for name in ("mean_radius", "worst_area", "texture_error"):
         instance[name] = None
     prediction = predict(client, [instance]).json()["predictions"][0]
-    assert prediction["warnings"] == {"out_of_range": [], "imputed": 3}
+    assert prediction["warnings"] == {**NONE, "imputed": 3}
 
 
 @pytest.mark.parametrize(
@@ -177,7 +181,7 @@ def test_csv_and_arrow_answers_carry_a_warnings_column(
     assert not texts[0]  # no warnings: an empty cell (CSV), a null (Arrow)
     assert [json.loads(t) for t in texts[1:]] == [p["warnings"] for p in expected[1:]]
     assert json.loads(texts[1])["out_of_range"][0]["feature"] == "mean_texture"
-    assert json.loads(texts[2]) == {"out_of_range": [], "imputed": 1}
+    assert json.loads(texts[2]) == {**NONE, "imputed": 1}
 
 
 @pytest.mark.parametrize("media_type", [CSV, ARROW], ids=["csv", "arrow"])
@@ -219,11 +223,89 @@ def test_openapi_documents_the_warnings(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     schemas = spec["components"]["schemas"]
     assert "warnings" in schemas["Prediction"]["properties"]
-    assert set(schemas["InputWarnings"]["properties"]) == {"out_of_range", "imputed"}
+    warnings = schemas["InputWarnings"]["properties"]
+    assert set(warnings) == {"out_of_range", "imputed", "unseen_category"}
+    assert "never seen in training" in warnings["unseen_category"]["description"]
     assert set(schemas["OutOfRange"]["properties"]) == {"feature", "value", "min", "max"}
+    assert set(schemas["UnseenCategory"]["properties"]) == {"feature", "value"}
     rules = schemas["ServedSchema"]["properties"]["serving"]  # GET /v1/schema: the rules
     assert "ServingRules" in json.dumps(rules)
     assert set(schemas["ServingRules"]["properties"]) == {"range_tolerance", "max_missing_fraction"}
+
+
+@pytest.fixture(scope="module")
+def mixed_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A registry whose champion reads a number and two text features (colour, site)."""
+    base = tmp_path_factory.mktemp("mixed")
+    train_mixed(str(base / "root"), base / "work")
+    return base / "root"
+
+
+@pytest.fixture(scope="module")
+def mixed(mixed_root: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(api_settings(), serving_for(mixed_root))) as client:
+        yield client
+
+
+UNSEEN_ROWS = [
+    {"x": 1.0, "colour": "red", "site": "site-03"},  # both seen in training
+    {"x": 1.0, "colour": "purple", "site": "site-03"},
+    {"x": 1.0, "colour": None, "site": "site-99"},  # a missing colour is imputed, not unseen
+    {"x": 1.0, "colour": "Red", "site": "Site-03"},  # categories compare exactly
+]
+UNSEEN = [
+    NONE,
+    {**NONE, "unseen_category": [{"feature": "colour", "value": "purple"}]},
+    {**NONE, "imputed": 1, "unseen_category": [{"feature": "site", "value": "site-99"}]},
+    {
+        **NONE,
+        "unseen_category": [
+            {"feature": "colour", "value": "Red"},
+            {"feature": "site", "value": "Site-03"},
+        ],
+    },
+]
+
+
+def test_a_category_never_seen_is_answered_with_a_warning_naming_it(mixed: TestClient) -> None:
+    schema = mixed.get("/v1/schema").json()
+    assert [f["name"] for f in schema["features"]] == ["x", "colour", "site"]
+    assert feature(schema, "colour")["categories"] == ["blue", "green", "red"]
+    assert "site-99" not in feature(schema, "site")["categories"]
+    response = predict(mixed, UNSEEN_ROWS)
+    assert response.status_code == 200, response.text  # warned, not refused
+    body = response.json()
+    PredictResponse.model_validate(body)
+    assert [p["warnings"] for p in body["predictions"]] == UNSEEN
+
+
+@pytest.mark.parametrize("media_type", [CSV, ARROW], ids=["csv", "arrow"])
+def test_csv_and_arrow_answers_name_a_category_never_seen(
+    mixed: TestClient, media_type: str
+) -> None:
+    schema = mixed.get("/v1/schema").json()
+    response = mixed.post(
+        "/v1/predict",
+        content=encode(table_of(UNSEEN_ROWS, schema), media_type),
+        headers={"content-type": media_type},
+    )
+    assert response.status_code == 200, response.text
+    texts = decode(response.content, media_type).column("warnings").to_pylist()
+    assert not texts[0]  # seen values only: no warnings, an empty cell or a null
+    assert [json.loads(t) for t in texts[1:]] == UNSEEN[1:]
+
+
+def test_the_prediction_log_keeps_a_category_never_seen(mixed_root: Path) -> None:
+    with TestClient(create_app(api_settings(), serving_for(mixed_root))) as client:
+        response = client.post(
+            "/v1/predict", json={"instances": UNSEEN_ROWS}, headers={"x-request-id": "unseen"}
+        )
+        assert response.status_code == 200, response.text
+    logged = predictions.read(str(mixed_root))  # written when the server stopped
+    rows = logged[logged["request_id"] == "unseen"].sort_values("row")
+    assert list(rows["row"]) == [0, 1, 2, 3]
+    assert pd.isna(rows["warnings"].iloc[0])  # none: a null
+    assert [json.loads(w) for w in rows["warnings"].iloc[1:]] == UNSEEN[1:]
 
 
 def test_each_version_is_served_by_its_own_rules(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from support import LiveServer
 from .conftest import Trained, api_settings, serving_for
 from .training import load_test_split
 
-NO_WARNINGS = {"out_of_range": [], "imputed": 0}
+NO_WARNINGS = {"out_of_range": [], "imputed": 0, "unseen_category": []}
 
 QUIET = {"prediction_log_flush_seconds": 600}  # only a full queue, feedback or shutdown writes
 

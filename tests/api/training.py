@@ -95,3 +95,48 @@ def train_coded(root: str, work: Path, config: DatasetConfig | None = None) -> s
     version = train_and_register(root, work, config or coded_config())["version"]
     Registry(root).promote(version)
     return version
+
+
+# -- a data set with text features: one with a few categories, one with many --------------
+
+SITES = [f"site-{i:02d}" for i in range(60)]  # more than the UI's select shows: a text input
+
+
+def mixed_config() -> DatasetConfig:
+    """Two classes from a number and two text features (`colour`: 3 values, `site`: 60)."""
+    return DatasetConfig.model_validate(
+        {
+            "name": "mixed",
+            "label": "kind",
+            "positive_class": "yes",
+            "column_types": {"colour": "categorical", "site": "categorical"},
+            "cv_folds": 2,
+            "candidates": [
+                {"name": "lr", "estimator": "logistic_regression", "params": {"max_iter": 500}}
+            ],
+        }
+    )
+
+
+def mixed_frame(rows: int = 360) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    kind = rng.choice(["yes", "no"], rows)
+    colour = np.where(kind == "yes", "red", rng.choice(["green", "blue"], rows))
+    return pd.DataFrame(
+        {
+            "x": rng.normal(np.where(kind == "yes", 2.0, 0.0), 1.0).round(3),
+            "colour": colour,
+            "site": [SITES[i % len(SITES)] for i in range(rows)],
+            "kind": kind,
+        }
+    )
+
+
+def train_mixed(root: str, work: Path) -> str:
+    """Write the mixed data to <root>'s incoming folder, train, promote; the version."""
+    storage.write_text(
+        storage.join(incoming_uri(root), "mixed.csv"), mixed_frame().to_csv(index=False)
+    )
+    version = train_and_register(root, work, mixed_config())["version"]
+    Registry(root).promote(version)
+    return version

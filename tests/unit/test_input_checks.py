@@ -1,7 +1,10 @@
 """The serving rules on small schemas made here: what is warned about, what is refused, and the
-edge cases (a constant feature, one never observed, text features missing, a fraction of 1)."""
+edge cases (a constant feature, one never observed, text features missing or never seen, a
+fraction of 1)."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pytest
@@ -28,6 +31,7 @@ def schema(serving: dict | None = None, **extra: dict) -> FeatureSchema:
 
 
 NUMERIC = ["size", "ratio", "constant", "unseen"]
+NONE = {"out_of_range": [], "imputed": 0, "unseen_category": []}
 
 
 def batch(rows: list[list[float]], colours: list[str | None] | None = None) -> FeatureBatch:
@@ -42,8 +46,8 @@ GOOD = [4.0, 0.2, 5.0, 1.0]
 
 def test_rows_within_range_have_no_warnings_and_none_are_visited() -> None:
     checked = InputRules(schema()).check(batch([GOOD] * 3))
-    assert checked.problems == [] and checked.outside == {}
-    assert checked.warnings() == [{"out_of_range": [], "imputed": 0}] * 3
+    assert checked.problems == [] and checked.outside == {} and checked.unseen == {}
+    assert checked.warnings() == [NONE] * 3
     assert checked.warnings_text().tolist() == [None, None, None]
 
 
@@ -58,12 +62,51 @@ def test_outside_the_range_is_a_warning_naming_feature_value_and_range() -> None
             {"feature": "ratio", "value": 0.05, "min": 0.1, "max": 0.3},
         ],
         "imputed": 0,
+        "unseen_category": [],
     }
-    assert warnings[2] == {"out_of_range": [], "imputed": 2}  # a number and a text missing
+    assert warnings[2] == {**NONE, "imputed": 2}  # a number and a text missing
     for w in warnings:
         InputWarnings.model_validate(w)  # the type the API documents
     text = checked.warnings_text()
-    assert text[0] is None and text[2] == '{"out_of_range":[],"imputed":2}'
+    assert text[0] is None and text[2] == '{"out_of_range":[],"imputed":2,"unseen_category":[]}'
+
+
+def test_a_category_never_seen_is_a_warning_naming_feature_and_value() -> None:
+    rows = [GOOD, GOOD, GOOD, [6.5, 0.2, 5.0, 1.0], GOOD]
+    colours = ["blue", "purple", None, "Red", "red"]  # categories compare exactly, case too
+    checked = InputRules(schema()).check(batch(rows, colours))
+    assert checked.problems == [] and sorted(checked.unseen) == [1, 3]
+    warnings = checked.warnings()
+    assert warnings[0] == warnings[4] == NONE  # a known category
+    assert warnings[1] == {**NONE, "unseen_category": [{"feature": "colour", "value": "purple"}]}
+    assert warnings[2] == {**NONE, "imputed": 1}  # missing: imputed, not unseen
+    assert warnings[3] == {  # out of range and unseen on one row: both named
+        "out_of_range": [{"feature": "size", "value": 6.5, "min": 2.0, "max": 6.0}],
+        "imputed": 0,
+        "unseen_category": [{"feature": "colour", "value": "Red"}],
+    }
+    for w in warnings:
+        InputWarnings.model_validate(w)
+    text = checked.warnings_text()
+    assert [text[0], text[4]] == [None, None]
+    assert text[1] == (
+        '{"out_of_range":[],"imputed":0,"unseen_category":[{"feature":"colour","value":"purple"}]}'
+    )
+    assert [json.loads(t) for t in text[1:4]] == warnings[1:4]
+
+
+def test_a_text_feature_without_recorded_categories_is_not_checked() -> None:
+    features = [
+        {"name": "size", "type": "numeric", "min": 2.0, "max": 6.0, "median": 4.0},
+        {"name": "note", "type": "categorical"},
+        {"name": "shape", "type": "categorical", "categories": ["round"]},
+    ]
+    rules = InputRules(FeatureSchema(label="y", classes=["a", "b"], features=features))
+    rows = FeatureBatch(
+        ["size"], np.array([[4.0], [4.0]]), ["note", "shape"],
+        np.array([["anything", "round"], ["else", "square"]], object),
+    )  # fmt: skip
+    assert rules.check(rows).unseen == {1: [{"feature": "shape", "value": "square"}]}
 
 
 @pytest.mark.parametrize(
@@ -110,7 +153,7 @@ def test_an_instance_mostly_missing_is_refused_unless_the_fraction_is_one() -> N
     ]
     assert problems[0].message.startswith("5 of 5 features are missing; at most 2 may be")
     lenient = InputRules(schema({"range_tolerance": 1.0, "max_missing_fraction": 1.0}))
-    assert lenient.check(empty).warnings()[0] == {"out_of_range": [], "imputed": 5}
+    assert lenient.check(empty).warnings()[0] == {**NONE, "imputed": 5}
 
 
 def test_a_schema_without_rules_gets_the_defaults() -> None:

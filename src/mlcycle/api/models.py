@@ -37,7 +37,8 @@ class Prediction(BaseModel):
     warnings: InputWarnings = Field(
         default_factory=InputWarnings,
         description="What this instance has that the model did not see in training: features "
-        "outside their training range, and how many features were imputed.",
+        "outside their training range, how many features were imputed, and categorical "
+        "values never seen.",
     )
 
 

@@ -102,7 +102,10 @@ def _feature_type(feature: Feature) -> Any:
             ),
         ]
     categories = feature.categories or []
-    description = f"Text; seen in training: {', '.join(map(str, categories[:20]))}. null = unknown."
+    description = (
+        f"Text; seen in training: {', '.join(map(str, categories[:20]))}. null = unknown "
+        "(imputed). Another value: answered with a warning (unseen_category)."
+    )
     return Annotated[str | None, Field(strict=True, description=description)]
 
 

@@ -115,10 +115,16 @@ def out_of_range_text(entry: dict[str, Any]) -> str:
     return f"{entry.get('feature')} {value} outside the training range {low} to {high}"
 
 
+def unseen_category_text(entry: dict[str, Any]) -> str:
+    """`colour "purple" not seen in training`."""
+    return f'{entry.get("feature")} "{entry.get("value")}" not seen in training'
+
+
 def warnings_text(warnings: dict[str, Any] | None) -> str:
     """An instance's warnings from the API in one line ("" when it has none)."""
     warnings = warnings or {}
     parts = [out_of_range_text(e) for e in warnings.get("out_of_range") or []]
+    parts += [unseen_category_text(e) for e in warnings.get("unseen_category") or []]
     imputed = warnings.get("imputed") or 0
     if imputed:
         parts.append(f"{imputed} feature{'s' if imputed != 1 else ''} missing, filled in")

@@ -41,6 +41,7 @@ def _result(schema: dict[str, Any], response: dict[str, Any], typed: dict[str, s
     probabilities = prediction["probabilities"]
     warnings = prediction.get("warnings") or {}
     out_of_range = warnings.get("out_of_range") or []
+    unseen = warnings.get("unseen_category") or []
     return {
         "label": prediction["label"],
         "positive": prediction["label"] == schema.get("positive_class"),
@@ -57,11 +58,16 @@ def _result(schema: dict[str, Any], response: dict[str, Any], typed: dict[str, s
         "inputs": [(name, text, not text.strip()) for name, text in typed.items()],
         "imputed": warnings.get("imputed", sum(1 for text in typed.values() if not text.strip())),
         "out_of_range": [batches.out_of_range_text(e) for e in out_of_range],
-        # Shown at the fields concerned: feature -> the range the value is outside of.
+        "unseen_category": [batches.unseen_category_text(e) for e in unseen],
+        # Shown at the fields concerned: feature -> the range the value is outside of, or
+        # that the value is not one of the categories seen.
         "field_warnings": {
-            e["feature"]: "Outside the training range ("
-            f"{forms.format_number(e.get('min'))} to {forms.format_number(e.get('max'))})"
-            for e in out_of_range
+            **{
+                e["feature"]: "Outside the training range ("
+                f"{forms.format_number(e.get('min'))} to {forms.format_number(e.get('max'))})"
+                for e in out_of_range
+            },
+            **{e["feature"]: "Not a value seen in training" for e in unseen},
         },
     }
 
