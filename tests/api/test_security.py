@@ -93,3 +93,18 @@ def test_every_answer_carries_a_request_id_and_keeps_a_plain_one_the_client_sent
         answer = client.get("/v1/model", headers={"x-request-id": theirs})
         assert answer.headers["x-request-id"] != theirs
         assert len(answer.headers["x-request-id"]) == 32
+
+
+def test_a_bug_is_a_json_500_with_the_request_id_and_the_server_goes_on(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*_: object) -> None:
+        raise RuntimeError("a bug in a route")
+
+    monkeypatch.setattr(client.app.state.live, "for_model", broken)
+    answer = client.get("/v1/model", headers={"x-request-id": "trace-42"})
+    assert answer.status_code == 500 and answer.headers["x-request-id"] == "trace-42"
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert "trace-42" in answer.json()["detail"] and "a bug" not in answer.text  # no internals
+    assert "trace-42" in caplog.text and "a bug in a route" in caplog.text  # the log has them
+    assert client.get("/v1/schema").status_code == 200

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -56,13 +57,13 @@ class FrontDoor:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500
+        status, answered = 500, False
         rid = scope[REQUEST_ID_KEY] = request_id(scope["headers"])
 
         async def send_status(message: dict[str, Any]) -> None:
-            nonlocal status
+            nonlocal status, answered
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, answered = message["status"], True
                 headers = _with_security_headers(message["headers"])
                 headers.append((REQUEST_ID_HEADER, rid.encode()))
                 message = {**message, "headers": headers}
@@ -77,11 +78,26 @@ class FrontDoor:
                 await self.app({**scope, "method": "GET"}, receive, _without_body(send_status))
             else:
                 await self.app(scope, receive, send_status)
+        except Exception:
+            # A bug, not the client: logged with the request's id, and answered as every other
+            # error is (JSON, the id, the security headers) rather than by Starlette's plain
+            # text. Once an answer has started it can only be cut short.
+            log.exception("internal error answering %s %s (request id %s)", method, path, rid)
+            if answered:
+                raise
+            await _internal_error(send_status, rid)
         finally:
             # FastAPI records the matched route in the scope; unmatched paths share one label
             # so that scanners cannot grow the metrics without bound.
             route = path if fast else getattr(scope.get("route"), "path", "unmatched")
             self.metrics.observe(route, method, status, time.perf_counter() - started)
+
+
+async def _internal_error(send: Any, rid: str) -> None:
+    body = json.dumps({"detail": f"internal error; the server's log has it under request id {rid}"})
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": 500, "headers": headers})
+    await send({"type": "http.response.body", "body": body.encode()})
 
 
 # Every answer gets these unless its route set its own (the docs page and the model report
