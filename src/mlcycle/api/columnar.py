@@ -28,9 +28,8 @@ from mlcycle.api.requests import (
     refusal,
     too_many,
 )
-from mlcycle.model.operating import labels as label_rows
 from mlcycle.model.predict import FeatureBatch
-from mlcycle.model.version import Feature, FeatureSchema, OperatingPoint
+from mlcycle.model.version import Feature, FeatureSchema
 
 ARROW = "application/vnd.apache.arrow.stream"
 CSV = "text/csv"
@@ -353,22 +352,20 @@ def write_predictions(
     classes: list[str],
     version: str,
     media_type: str,
+    labels: np.ndarray,
+    warnings: np.ndarray,
     kept: Any = None,
-    point: OperatingPoint | None = None,
-    warnings: np.ndarray | None = None,
 ) -> bytes:
-    """`label` (at the operating point `point`, as JSON answers have it), `probability_<class>`
+    """`label` (`labels`, as `operating.labels` made them for the answer), `probability_<class>`
     and `warnings` (JSON text per row, null when none: `InputCheck.warnings_text`) columns, in
     `media_type`, after the pass-through columns (`kept`, a table) when there are any."""
     import pyarrow as pa
 
-    labels = label_rows(proba, classes, point)
     columns = {name: kept.column(name) for name in kept.column_names} if kept else {}
     columns["label"] = pa.array(labels, type=pa.string())
     for i, name in enumerate(classes):
         columns[f"probability_{name}"] = pa.array(proba[:, i].astype(np.float64))
-    if warnings is not None:
-        columns["warnings"] = pa.array(warnings, type=pa.string())
+    columns["warnings"] = pa.array(warnings, type=pa.string())
     table = pa.table(columns).replace_schema_metadata({"model_version": version})
     sink = pa.BufferOutputStream()
     if media_type == ARROW:

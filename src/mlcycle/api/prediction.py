@@ -170,18 +170,19 @@ def predict(
                 tuple(problem(r, "instances", "not_scorable", NOT_A_NUMBER) for r in rows),
             )
         )
-    classes, point = model.predictor.classes, model.operating_point
-    said = labels(proba, classes, point)
+    classes = model.predictor.classes
+    said = labels(proba, classes, model.operating_point)  # every label of the answer, once
     counts = [int((said == name).sum()) for name in classes]
     metrics.count_predictions(model.version, classes, counts)
-    if log is not None and log.enabled:  # warnings as text only when kept
-        log.record(model, request_id, batch, proba, checked.warnings_text())
+    logged = log is not None and log.enabled
+    # As JSON text for a table's column and the log; made once, and only when needed.
+    text = checked.warnings_text() if media_type or logged else None
+    if logged:
+        log.record(model, request_id, batch, proba, text)
     if media_type:
-        payload = write_predictions(
-            proba, classes, model.version, media_type, kept, point, checked.warnings_text()
-        )
+        payload = write_predictions(proba, classes, model.version, media_type, said, text, kept)
         return Answer(200, payload, media_type, model.version)
-    predictions = to_predictions(proba, classes, point)
+    predictions = to_predictions(proba, classes, said)
     for prediction, warnings in zip(predictions, checked.warnings(), strict=True):
         prediction["warnings"] = warnings
     if kept:

@@ -12,11 +12,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from mlcycle.model.operating import labels as label_rows
 from mlcycle.model.registry import Registry, RegistryError, sha256
 
 if TYPE_CHECKING:
-    from mlcycle.model.version import ModelVersion, OnnxRecord, OperatingPoint
+    from mlcycle.model.version import ModelVersion, OnnxRecord
 
 
 @dataclass(frozen=True)
@@ -139,12 +138,11 @@ def load_predictor(registry: Registry, version: str, metadata: ModelVersion) -> 
 
 
 def to_predictions(
-    proba: np.ndarray, classes: list[str], point: OperatingPoint | None = None
+    proba: np.ndarray, classes: list[str], labels: np.ndarray
 ) -> list[dict[str, Any]]:
-    """One {label, probabilities} per row; the label at the operating point `point` (the most
-    probable class without one)."""
-    labels = label_rows(proba, classes, point).tolist()
+    """One {label, probabilities} per row; `labels` are the rows' labels, made once for the
+    whole answer by `operating.labels`."""
     return [
         {"label": label, "probabilities": dict(zip(classes, row, strict=True))}
-        for label, row in zip(labels, proba.tolist(), strict=True)
+        for label, row in zip(labels.tolist(), proba.tolist(), strict=True)
     ]
