@@ -125,8 +125,13 @@ def write_text(uri: str, text: str) -> None:
     write_bytes(uri, text.encode("utf-8"))
 
 
+def json_bytes(obj: Any) -> bytes:
+    """How every JSON file here is written: indented, keys sorted, a final newline."""
+    return (json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n").encode("utf-8")
+
+
 def write_json(uri: str, obj: Any) -> None:
-    write_text(uri, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+    write_bytes(uri, json_bytes(obj))
 
 
 class PreconditionFailedError(RuntimeError):
@@ -206,8 +211,9 @@ def create(uri: str, data: bytes) -> None:
     Locally the file is written beside its target and hard-linked into place, which fails
     if the target exists; on GCS the upload carries ifGenerationMatch=0.
     """
-    if not uri.startswith("gs://"):
-        _write_local(Path(normalize(uri)), data, replace=False)
+    fs, path = filesystem(uri)
+    if isinstance(fs, LocalFileSystem):
+        _write_local(Path(path), data, replace=False)
         return
     try:
         write_bytes_if_generation(uri, data, "0")

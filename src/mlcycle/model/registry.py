@@ -319,10 +319,7 @@ class Registry:
         return meta
 
     def _write_metadata(self, meta: ModelVersion) -> None:
-        storage.write_text(
-            self.version_uri(meta.version, METADATA_FILE),
-            json.dumps(meta.to_json(), indent=2, sort_keys=True) + "\n",
-        )
+        storage.write_json(self.version_uri(meta.version, METADATA_FILE), meta.to_json())
 
     # -- the champion's history ---------------------------------------------------------------
 
@@ -384,15 +381,12 @@ class Registry:
         return None
 
     def _write_entry(self, move: ChampionMove) -> None:
-        storage.create(
-            self.entry_uri(move.name),
-            (json.dumps(move.to_json(), indent=2, sort_keys=True) + "\n").encode(),
-        )
+        storage.create(self.entry_uri(move.name), storage.json_bytes(move.to_json()))
 
     def _write_pointer(self, pointer: ChampionPointer, generation: str) -> None:
         """The pointer switch itself (a fault test kills a process just before it)."""
-        text = json.dumps(pointer.to_json(), indent=2, sort_keys=True) + "\n"
-        storage.write_bytes_if_generation(self.pointer_uri, text.encode(), generation)
+        data = storage.json_bytes(pointer.to_json())
+        storage.write_bytes_if_generation(self.pointer_uri, data, generation)
 
     def _remove_uncommitted(self, move: ChampionMove) -> None:
         """Delete the entries of moves that can no longer commit: those beside `move` (its seq:
