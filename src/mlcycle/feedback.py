@@ -69,12 +69,9 @@ def append(root: str, items: Sequence[Feedback], now: datetime | None = None) ->
 
 def read(root: str) -> dict[Key, Feedback]:
     """Every (request_id, row)'s latest feedback, in the order received."""
-    base = folder(root)
-    if not storage.exists(base):
-        return {}
     items = [
         Feedback.model_validate_json(line)
-        for info in storage.list_files(base, (".jsonl",))
+        for info in storage.list_files(folder(root), (".jsonl",))  # none: a missing folder
         for line in storage.read_text(info.uri).splitlines()
         if line.strip()
     ]
@@ -84,10 +81,16 @@ def read(root: str) -> dict[Key, Feedback]:
 def latest(items: Iterable[Feedback]) -> dict[Key, Feedback]:
     """The last item per (request_id, row), by time received."""
     out: dict[Key, Feedback] = {}
-    for item in sorted(items, key=lambda i: i.received_at):
-        out.pop((item.request_id, item.row), None)  # a correction moves to the end
-        out[(item.request_id, item.row)] = item
+    merge(out, sorted(items, key=lambda i: i.received_at))
     return out
+
+
+def merge(into: dict[Key, Feedback], items: Iterable[Feedback]) -> None:
+    """Add `items`, received in this order: an item for a (request_id, row) already there is
+    a correction; it replaces the earlier one and moves to the end."""
+    for item in items:
+        into.pop((item.request_id, item.row), None)
+        into[(item.request_id, item.row)] = item
 
 
 def live_metrics(

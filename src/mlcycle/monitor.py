@@ -77,14 +77,6 @@ def reference_of(registry: Registry, version: str | None) -> tuple[str, Referenc
     return version, Reference.model_validate_json(data)
 
 
-def _by_version(files: list[str]) -> dict[str, list[str]]:
-    grouped: dict[str, list[str]] = {}
-    for uri in files:
-        parts = dict(p.split("=", 1) for p in uri.split("/") if "=" in p)
-        grouped.setdefault(parts.get("version", ""), []).append(uri)
-    return grouped
-
-
 def _report_id(version: str, files: list[str], window: str, config: Drift) -> str:
     # The same log files against the same reference and thresholds: the same report, whenever
     # it is made (what `watch --on-drift` retrains once for).
@@ -109,11 +101,15 @@ def measure(
     registry = Registry(root)
     version, reference = reference_of(registry, version)
     start = now - since if since is not None else None
-    files = predictions.files(root, start)
+    listing = predictions.listing(root, start)  # listed once, read a version at a time
+    files = [f.uri for f in listing]
+    by_version: dict[str, list[str]] = {}
+    for log_file in listing:
+        by_version.setdefault(log_file.version, []).append(log_file.uri)
     columns: dict[str, list[pd.Series]] = {}
     rows_by_version: dict[str, int] = {}
-    for logged in _by_version(files):
-        frame = predictions.read(root, start, logged or None)
+    for logged, uris in by_version.items():
+        frame = predictions.read_files(uris, start)
         frame = frame[frame["time"] <= pd.Timestamp(now)] if len(frame) else frame
         if not len(frame):
             continue

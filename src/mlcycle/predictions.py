@@ -25,7 +25,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -127,20 +127,30 @@ def _days(since: datetime | None, until: datetime) -> set[str] | None:
     return days
 
 
-def files(root: str, since: datetime | None = None, version: str | None = None) -> list[str]:
-    """The log's files, oldest partition first, limited to dates from `since` and one version."""
+class LogFile(NamedTuple):
+    uri: str
+    date: str  # its partitions, read from its name under the log's folder (never the root)
+    version: str
+    name: str  # the file's own name: part-<HHMMSSffffff>-<random>, in time order in a day
+
+
+def listing(root: str, since: datetime | None = None) -> list[LogFile]:
+    """The log's files, oldest partition first, limited to dates from `since`."""
     wanted = _days(since, datetime.now(UTC))
     found = []
     # Sorted by name, so by date; a missing folder lists as nothing.
     for info in storage.list_files(folder(root), (".parquet",)):
-        # The partitions are read from the name under the log's folder, never from the root.
         parts = dict(p.split("=", 1) for p in info.name.split("/") if "=" in p)
-        if wanted is not None and parts.get("date") not in wanted:
-            continue
-        if version is not None and parts.get("version") != version:
-            continue
-        found.append(info.uri)
+        date = parts.get("date", "")
+        if wanted is None or date in wanted:
+            name = info.name.rsplit("/", 1)[-1]
+            found.append(LogFile(info.uri, date, parts.get("version", ""), name))
     return found
+
+
+def files(root: str, since: datetime | None = None, version: str | None = None) -> list[str]:
+    """The log's files, oldest partition first, limited to dates from `since` and one version."""
+    return [f.uri for f in listing(root, since) if version is None or f.version == version]
 
 
 def read(root: str, since: datetime | None = None, version: str | None = None) -> pd.DataFrame:
@@ -148,11 +158,17 @@ def read(root: str, since: datetime | None = None, version: str | None = None) -
 
     Versions may differ in features; their columns are unioned (missing ones are null).
     """
+    return read_files(files(root, since, version), since)
+
+
+def read_files(uris: Iterable[str], since: datetime | None = None) -> pd.DataFrame:
+    """The rows of these log files from `since` on, as one DataFrame (`read`'s, for a listing
+    already made)."""
     import pandas as pd
 
     frames = [
         frame
-        for uri in files(root, since, version)
+        for uri in uris
         if len(frame := pq.read_table(pa.BufferReader(storage.read_bytes(uri))).to_pandas())
     ]
     if not frames:
@@ -170,13 +186,13 @@ def lookup(root: str, request_ids: Iterable[str], columns: Sequence[str] = FIXED
 
     wanted = set(request_ids)
     columns = list(dict.fromkeys(["request_id", *columns]))
-    newest_first = sorted(files(root), key=lambda u: (_date_of(u), u.rsplit("/", 1)[-1]))[::-1]
+    newest_first = sorted(listing(root), key=lambda f: (f.date, f.name), reverse=True)
     found: list[pd.DataFrame] = []
-    for uri in newest_first:
+    for log_file in newest_first:
         if not wanted:
             break
-        table = pq.read_table(pa.BufferReader(storage.read_bytes(uri)), columns=columns)
-        frame = table.to_pandas()
+        data = storage.read_bytes(log_file.uri)
+        frame = pq.read_table(pa.BufferReader(data), columns=columns).to_pandas()
         frame = frame[frame["request_id"].isin(wanted)]
         if len(frame):
             found.append(frame)
@@ -184,10 +200,6 @@ def lookup(root: str, request_ids: Iterable[str], columns: Sequence[str] = FIXED
     if not found:
         return pd.DataFrame(columns=columns)
     return pd.concat(found, ignore_index=True)
-
-
-def _date_of(uri: str) -> str:
-    return next((p[5:] for p in uri.split("/") if p.startswith("date=")), "")
 
 
 def features(frame: pd.DataFrame) -> pd.DataFrame:

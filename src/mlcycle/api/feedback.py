@@ -63,10 +63,7 @@ class LiveFeedback:
         with self._lock:
             if self._items is None:
                 self._items = {}
-            for item in items:
-                key = (item.request_id, item.row)
-                self._items.pop(key, None)
-                self._items[key] = item
+            feedback.merge(self._items, items)
             self._update()
 
     def for_model(self, model: ServedModel) -> feedback.LiveMetrics | None:
