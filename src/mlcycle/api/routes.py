@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -186,13 +187,8 @@ async def champion_history(
     why). Empty for a pointer written before mlcycle kept a history."""
     if model.move is None:
         return ChampionHistory(model_version=model.version, moves=[], problem=None)
-    try:
-        moves, problem = await holder.in_storage_thread(holder.registry.history, limit, model.move)
-    except StorageStalledError:
-        raise  # 504
-    except Exception as exc:
-        message = f"the champion's history cannot be read from storage: {exc}"
-        raise refusal(503, message, "storage", "unavailable") from None
+    what = "the champion's history"
+    moves, problem = await from_storage(holder, what, holder.registry.history, limit, model.move)
     return ChampionHistory(model_version=model.version, moves=moves, problem=problem)
 
 
@@ -211,15 +207,25 @@ async def feature_schema(model: Model) -> ServedSchema:
     return ServedSchema.model_validate({"model_version": model.version, **model.schema.to_json()})
 
 
-async def read_artifact(holder: ModelHolder, version: str, name: str) -> bytes:
-    """A stored file of `version`: 504 if storage stalls (StorageStalledError), 503 if it fails."""
+T = TypeVar("T")
+
+
+async def from_storage(holder: ModelHolder, what: str, call: Callable[..., T], *args: Any) -> T:
+    """`call(*args)` in a storage thread: 504 if storage stalls (StorageStalledError), 503
+    naming `what` if it fails."""
     try:
-        return await holder.in_storage_thread(holder.registry.read_artifact, version, name)
+        return await holder.in_storage_thread(call, *args)
     except StorageStalledError:
         raise
     except Exception as exc:
-        message = f"{name} of version {version} cannot be read from storage: {exc}"
+        message = f"{what} cannot be read from storage: {exc}"
         raise refusal(503, message, "storage", "unavailable") from None
+
+
+async def read_artifact(holder: ModelHolder, version: str, name: str) -> bytes:
+    """A stored file of `version` (504 or 503 as `from_storage`)."""
+    what = f"{name} of version {version}"
+    return await from_storage(holder, what, holder.registry.read_artifact, version, name)
 
 
 @router.get(
@@ -287,15 +293,9 @@ async def drift(
     from mlcycle import monitor
 
     as_json = wants_json(request, format)
-    try:
-        data = await holder.in_storage_thread(
-            monitor.read_latest, holder.registry.root, "json" if as_json else "html"
-        )
-    except StorageStalledError:
-        raise
-    except Exception as exc:
-        message = f"the drift report cannot be read from storage: {exc}"
-        raise refusal(503, message, "storage", "unavailable") from None
+    kind = "json" if as_json else "html"
+    what = "the drift report"
+    data = await from_storage(holder, what, monitor.read_latest, holder.registry.root, kind)
     if data is None:
         raise refusal(
             404,

@@ -136,6 +136,14 @@ def _judged(
     )
 
 
+def _buckets(labels: list[str], train: np.ndarray, live: np.ndarray) -> list[Bucket]:
+    """The shares PSI compared, bucket by bucket (the report plots them)."""
+    return [
+        Bucket(label=label, reference=float(r), live=float(c))
+        for label, r, c in zip(labels, train, live, strict=True)
+    ]
+
+
 def _edge_labels(edges: list[float]) -> list[str]:
     if not edges:
         return ["all values"]
@@ -167,12 +175,7 @@ def numeric_drift(ref: NumericReference, values: pd.Series, config: Drift) -> Fe
     live = np.append(counts / n, missing) if n else np.zeros(len(ref.shares) + 1)
     train = np.append(np.asarray(ref.shares) * (1 - ref.missing_fraction), ref.missing_fraction)
     labels = [*_edge_labels(ref.edges), MISSING]
-    update: dict = {
-        "buckets": [
-            Bucket(label=label, reference=float(r), live=float(c))
-            for label, r, c in zip(labels, train, live, strict=True)
-        ]
-    }
+    update: dict = {"buckets": _buckets(labels, train, live)}
     if len(present) and ref.std:
         # A large sample stands in as its permilles: the same distance within 0.1% of the
         # spread, without sorting every value.
@@ -207,10 +210,7 @@ def categorical_drift(ref: CategoricalReference, values: pd.Series, config: Drif
         rows=n,
         missing_fraction=missing,
         reference_missing_fraction=ref.missing_fraction,
-        buckets=[
-            Bucket(label=label, reference=float(r), live=float(c))
-            for label, r, c in zip(labels, train, live, strict=True)
-        ],
+        buckets=_buckets(labels, train, live),
     )
     return _judged(base, train, live, ref.rows, config)
 
