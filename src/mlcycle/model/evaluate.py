@@ -11,7 +11,7 @@ import pandas as pd
 from sklearn.metrics import confusion_matrix, roc_curve
 
 from mlcycle.model.candidates import prepare_features
-from mlcycle.model.metrics import ECE_BINS, score
+from mlcycle.model.metrics import ECE_BINS, probability_bins, score
 from mlcycle.model.operating import labels, positive_index
 
 if TYPE_CHECKING:
@@ -61,8 +61,7 @@ def reliability(outcome: np.ndarray, p: np.ndarray) -> dict[str, list[float]]:
     from sklearn.calibration import calibration_curve
 
     observed, predicted = calibration_curve(outcome, p, n_bins=ECE_BINS, strategy="uniform")
-    edges = np.linspace(0.0, 1.0, ECE_BINS + 1)
-    rows = np.bincount(np.searchsorted(edges[1:-1], p), minlength=ECE_BINS)
+    rows = np.bincount(probability_bins(p), minlength=ECE_BINS)
     return {
         "predicted": [round(float(x), 6) for x in predicted],
         "observed": [round(float(x), 6) for x in observed],

@@ -43,11 +43,16 @@ DESCRIPTIONS |= {
 }
 
 
+def probability_bins(p: np.ndarray, bins: int = ECE_BINS) -> np.ndarray:
+    """Each probability's bin: `bins` equal-width bins over [0, 1], each (low, high] but the
+    first, [0, high] (as scikit-learn's `calibration_curve(strategy="uniform")`)."""
+    return np.searchsorted(np.linspace(0.0, 1.0, bins + 1)[1:-1], p)
+
+
 def expected_calibration_error(outcome: np.ndarray, p: np.ndarray, bins: int = ECE_BINS) -> float:
     """The expected calibration error of probabilities `p` for 0/1 `outcome`s.
 
-    Binning: `bins` equal-width bins over [0, 1], each (low, high] but the first, which is
-    [0, high] (scikit-learn's `calibration_curve(strategy="uniform")` bins alike). ECE is the
+    Binning: `probability_bins`. ECE is the
     sum over non-empty bins of (rows in bin / rows) * |mean outcome - mean p| in that bin.
     Binary models pass the positive class's probability and whether each row is positive;
     multi-class ones the top probability and whether that label was right.
@@ -56,8 +61,7 @@ def expected_calibration_error(outcome: np.ndarray, p: np.ndarray, bins: int = E
     outcome = np.asarray(outcome, dtype=np.float64)
     if not len(p):
         return 0.0
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.searchsorted(edges[1:-1], p)
+    which = probability_bins(p, bins)
     # Per bin, sum(y - p) = rows * (mean y - mean p); an empty bin adds 0.
     gap = np.bincount(which, weights=outcome - p, minlength=bins)
     return float(np.abs(gap).sum() / len(p))
