@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -162,6 +163,14 @@ def decode(content: bytes, media_type: str) -> pa.Table:
     return pacsv.read_csv(io.BytesIO(content))
 
 
+def post_table(
+    client: TestClient, rows: list[dict[str, Any]], schema: dict[str, Any], media_type: str
+) -> httpx.Response:
+    """`rows` as a CSV or Arrow batch to the predict route."""
+    body = encode(table_of(rows, schema), media_type)
+    return client.post("/v1/predict", content=body, headers={"content-type": media_type})
+
+
 @pytest.mark.parametrize("media_type", [CSV, ARROW], ids=["csv", "arrow"])
 def test_csv_and_arrow_answers_carry_a_warnings_column(
     client: TestClient, schema: dict[str, Any], media_type: str
@@ -171,11 +180,7 @@ def test_csv_and_arrow_answers_carry_a_warnings_column(
     rows[1]["mean_texture"] = texture["max"] + 1.0
     rows[2]["worst_area"] = None
     expected = predict(client, rows).json()["predictions"]
-    response = client.post(
-        "/v1/predict",
-        content=encode(table_of(rows, schema), media_type),
-        headers={"content-type": media_type},
-    )
+    response = post_table(client, rows, schema, media_type)
     assert response.status_code == 200, response.text
     texts = decode(response.content, media_type).column("warnings").to_pylist()
     assert not texts[0]  # no warnings: an empty cell (CSV), a null (Arrow)
@@ -191,11 +196,7 @@ def test_csv_and_arrow_refusals_name_the_row_and_column(
     rows = [example(schema) for _ in range(4)]
     rows[1]["mean_texture"] = -5.0
     rows[3]["mean_area"] = 1e6
-    response = client.post(
-        "/v1/predict",
-        content=encode(table_of(rows, schema), media_type),
-        headers={"content-type": media_type},
-    )
+    response = post_table(client, rows, schema, media_type)
     assert response.status_code == 422, response.text
     errors = response.json()["errors"]
     assert [(e["instance"], e["field"], e["type"]) for e in errors] == [
@@ -284,11 +285,7 @@ def test_csv_and_arrow_answers_name_a_category_never_seen(
     mixed: TestClient, media_type: str
 ) -> None:
     schema = mixed.get("/v1/schema").json()
-    response = mixed.post(
-        "/v1/predict",
-        content=encode(table_of(UNSEEN_ROWS, schema), media_type),
-        headers={"content-type": media_type},
-    )
+    response = post_table(mixed, UNSEEN_ROWS, schema, media_type)
     assert response.status_code == 200, response.text
     texts = decode(response.content, media_type).column("warnings").to_pylist()
     assert not texts[0]  # seen values only: no warnings, an empty cell or a null
