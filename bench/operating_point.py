@@ -65,8 +65,9 @@ def training_split(config) -> tuple:
         return pd.read_parquet(work / "split" / "train_set"), types
 
 
-def outer_fold(train, held, config, types, targets: list[float]) -> dict:
-    """One outer fold: the training step on `train`, every target's threshold, scored on `held`."""
+def outer_fold(train, held, variants: dict, types, targets: list[float]) -> dict:
+    """One outer fold: for each variant (a name and its config), the training step on `train`,
+    every target's threshold, scored on `held`."""
     from sklearn.base import clone
     from sklearn.metrics import brier_score_loss, roc_auc_score
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
@@ -78,13 +79,11 @@ def outer_fold(train, held, config, types, targets: list[float]) -> dict:
     from mlcycle.model.operating import choose_threshold, positive_index, rates
     from mlcycle.model.train import thread_limit, train_model
 
-    X, y = prepare_features(train, types), train[config.label].astype(str)
-    X_held, y_held = prepare_features(held, types), held[config.label].astype(str)
     out = {}
-    for calibration in CALIBRATIONS:
-        fold_config = config.model_copy(
-            update={"calibration": calibration, "decision": Decision(target_recall=targets[0])}
-        )
+    for name, config in variants.items():
+        X, y = prepare_features(train, types), train[config.label].astype(str)
+        X_held, y_held = prepare_features(held, types), held[config.label].astype(str)
+        fold_config = config.model_copy(update={"decision": Decision(target_recall=targets[0])})
         result = train_model(train, fold_config, types)
         classes = list(result.model.classes_)
         pos = positive_index(classes, config.positive_class)
@@ -97,7 +96,7 @@ def outer_fold(train, held, config, types, targets: list[float]) -> dict:
             raise AssertionError("the bench's out-of-fold threshold is not the training step's")
         p = result.model.predict_proba(X_held)[:, pos]
         truth = (y_held == classes[pos]).to_numpy()
-        out[calibration] = {
+        out[name] = {
             "chosen": result.chosen,
             "roc_auc": float(roc_auc_score(truth, p)),
             "brier": float(brier_score_loss(truth, p)),
@@ -112,6 +111,8 @@ def outer_fold(train, held, config, types, targets: list[float]) -> dict:
 
 
 def summarise(folds: list[dict], targets: list[float]) -> dict:
+    """Per variant (the folds' keys): the outer-fold figures, overall and per target."""
+
     def stats(values: list[float]) -> dict:
         a = np.asarray(values)
         return {
@@ -126,7 +127,7 @@ def summarise(folds: list[dict], targets: list[float]) -> dict:
         return {**stats(values), "share_reaching_required": round(share, 4), "folds": values}
 
     summary = {}
-    for c in CALIBRATIONS:
+    for c in folds[0]:
         runs = [f[c] for f in folds]
         per_target = {}
         for t in map(str, targets):
@@ -172,6 +173,34 @@ def decide(summary: dict, targets: list[float]) -> dict:
     }
 
 
+def study(config, variants: dict, repeats: int, targets: list[float]) -> tuple[dict, dict]:
+    """Every variant over the same repeated outer folds of the training split: the summary and
+    the data's description."""
+    from sklearn.model_selection import RepeatedStratifiedKFold
+
+    started = time.perf_counter()
+    train, types = training_split(config)
+    outer = RepeatedStratifiedKFold(n_splits=5, n_repeats=repeats, random_state=config.seed)
+    folds = []
+    for i, (fit_rows, held_rows) in enumerate(outer.split(train, train[config.label])):
+        fold = outer_fold(
+            train.iloc[fit_rows].reset_index(drop=True),
+            train.iloc[held_rows].reset_index(drop=True),
+            variants,
+            types,
+            targets,
+        )
+        folds.append(fold)
+        print(f"fold {i + 1}: {time.perf_counter() - started:.0f} s", flush=True)
+    data = {
+        "training_rows": len(train),
+        "malignant": int((train[config.label] == config.positive_class).sum()),
+        "outer_folds": f"5 x {repeats} (stratified, seed {config.seed})",
+        "inner_cv_folds": config.cv_folds,
+    }
+    return summarise(folds, targets), data
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="times the 5 outer folds repeat")
@@ -179,36 +208,16 @@ def main() -> None:
     args = parser.parse_args()
     targets = sorted(float(t) for t in args.targets.split(","))
 
-    from sklearn.model_selection import RepeatedStratifiedKFold
-
     from mlcycle.config import load_config
 
     started = time.perf_counter()
     config = load_config(CONFIG)
-    train, types = training_split(config)
-    outer = RepeatedStratifiedKFold(n_splits=5, n_repeats=args.repeats, random_state=config.seed)
-    folds = []
-    for i, (fit_rows, held_rows) in enumerate(outer.split(train, train[config.label])):
-        fold = outer_fold(
-            train.iloc[fit_rows].reset_index(drop=True),
-            train.iloc[held_rows].reset_index(drop=True),
-            config,
-            types,
-            targets,
-        )
-        folds.append(fold)
-        print(f"fold {i + 1}: {time.perf_counter() - started:.0f} s", flush=True)
-    summary = summarise(folds, targets)
+    variants = {c: config.model_copy(update={"calibration": c}) for c in CALIBRATIONS}
+    summary, data = study(config, variants, args.repeats, targets)
     results = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "note": "the training split only (the test split is never read); shared machine",
-        "data": {
-            "training_rows": len(train),
-            "malignant": int((train[config.label] == config.positive_class).sum()),
-            "outer_folds": f"5 x {args.repeats} (stratified, seed {config.seed})",
-            "inner_cv_folds": config.cv_folds,
-            "grids": "the config's own (nothing reduced)",
-        },
+        "data": {**data, "grids": "the config's own (nothing reduced)"},
         "decision": decide(summary, targets),
         "summary": summary,
         "seconds": round(time.perf_counter() - started, 1),
