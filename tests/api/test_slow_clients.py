@@ -5,6 +5,7 @@ server on 127.0.0.1, talked to through a raw socket)."""
 from __future__ import annotations
 
 import json
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -55,14 +56,21 @@ def trickle(port: int, start: bytes, then: bytes) -> tuple[float, bytes]:
         return time.monotonic() - began, answer
 
 
+def head_of(answer: bytes) -> dict[str, str]:
+    """A raw answer's headers, by lower-case name."""
+    lines = answer.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")[1:]
+    return {name.lower(): value for name, value in (line.split(": ", 1) for line in lines)}
+
+
 def test_headers_sent_byte_by_byte_get_408_and_the_connection_closed(
     guarded: LiveServer,
 ) -> None:
-    request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 1000
-    seconds, answer = trickle(guarded.port, b"", request)
+    start = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nx-request-id: slow-client-7\r\n"
+    seconds, answer = trickle(guarded.port, start, b"X-Slow: " + b"a" * 1000)
     assert DEADLINE - SLACK <= seconds < DEADLINE + 2
     assert answer.startswith(b"HTTP/1.1 408 "), answer
     assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["detail"].startswith("the request's headers")
+    assert head_of(answer)["x-request-id"] == "slow-client-7"  # the id it had sent, as always
 
 
 def test_a_body_sent_byte_by_byte_gets_408_and_the_connection_closed(
@@ -70,11 +78,12 @@ def test_a_body_sent_byte_by_byte_gets_408_and_the_connection_closed(
 ) -> None:
     head = (
         b"POST /v1/predict HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: text/csv\r\n"
-        b"content-length: 100000\r\n\r\n"
+        b"x-request-id: not a safe id\r\ncontent-length: 100000\r\n\r\n"
     )
     seconds, answer = trickle(guarded.port, head, b"mean_radius," * 1000)
     assert DEADLINE - SLACK <= seconds < DEADLINE + 2
     assert answer.startswith(b"HTTP/1.1 408 "), answer
+    assert re.fullmatch("[0-9a-f]{32}", head_of(answer)["x-request-id"])  # a new one, as always
 
 
 def test_prompt_clients_are_served_and_kept_alive_past_the_deadline(

@@ -68,6 +68,8 @@ def guarded_protocol(header_seconds: float, body_seconds: float) -> type:
 
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+    from mlcycle.api.request_id import request_id
+
     class GuardedProtocol(HttpToolsProtocol):
         _deadline: asyncio.TimerHandle | None = None
 
@@ -85,9 +87,11 @@ def guarded_protocol(header_seconds: float, body_seconds: float) -> type:
             if self.transport.is_closing():
                 return
             if self.cycle is None or not self.cycle.response_started:
-                self.transport.write(
-                    _timeout_response(f"the request's {what} took over {seconds:g} s")
-                )
+                # The headers parsed so far (all of them for a late body): the parser hands
+                # one on only once the next begins, so a half-received id is never taken.
+                rid = request_id(self.headers or [])
+                message = f"the request's {what} took over {seconds:g} s"
+                self.transport.write(_timeout_response(message, rid))
             self.transport.close()
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -114,12 +118,12 @@ def guarded_protocol(header_seconds: float, body_seconds: float) -> type:
     return GuardedProtocol
 
 
-def _timeout_response(message: str) -> bytes:
+def _timeout_response(message: str, rid: str) -> bytes:
     import json
 
     body = json.dumps({"detail": message, "errors": []}).encode()
     head = (
         "HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
-        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+        f"content-length: {len(body)}\r\nx-request-id: {rid}\r\nconnection: close\r\n\r\n"
     )
     return head.encode() + body

@@ -235,9 +235,20 @@ def model_page() -> tuple[str, int]:
         moves = api().history(MOVES_SHOWN)["moves"] if model.get("champion") else []
     except ApiError:
         moves = []
-    drift = api().drift()  # the latest drift report's verdict, linked; None before the first
+    # The latest drift report's verdict, linked; None before the first. The page stands
+    # without it too (storage failing, a slow API), saying it could not be read.
+    try:
+        drift, drift_unread = api().drift(), False
+    except ApiError:
+        drift, drift_unread = None, True
     page = render_template(
-        "model.html", active="model", model=model, display=display, moves=moves, drift=drift
+        "model.html",
+        active="model",
+        model=model,
+        display=display,
+        moves=moves,
+        drift=drift,
+        drift_unread=drift_unread,
     )
     return page, 200
 
