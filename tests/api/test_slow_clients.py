@@ -71,6 +71,7 @@ def test_headers_sent_byte_by_byte_get_408_and_the_connection_closed(
     assert answer.startswith(b"HTTP/1.1 408 "), answer
     assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["detail"].startswith("the request's headers")
     assert head_of(answer)["x-request-id"] == "slow-client-7"  # the id it had sent, as always
+    assert head_of(answer)["x-content-type-options"] == "nosniff"  # and the security headers
 
 
 def test_a_body_sent_byte_by_byte_gets_408_and_the_connection_closed(

@@ -121,9 +121,13 @@ def guarded_protocol(header_seconds: float, body_seconds: float) -> type:
 def _timeout_response(message: str, rid: str) -> bytes:
     import json
 
+    from mlcycle.api.app import SECURITY_HEADERS  # as on every other answer
+
     body = json.dumps({"detail": message, "errors": []}).encode()
+    security = "".join(f"{k.decode()}: {v.decode()}\r\n" for k, v in SECURITY_HEADERS)
     head = (
         "HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
-        f"content-length: {len(body)}\r\nx-request-id: {rid}\r\nconnection: close\r\n\r\n"
+        f"content-length: {len(body)}\r\nx-request-id: {rid}\r\n{security}"
+        "connection: close\r\n\r\n"
     )
     return head.encode() + body
