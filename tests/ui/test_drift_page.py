@@ -96,3 +96,17 @@ def test_the_model_page_stands_when_the_drift_report_cannot_be_read(
     (status,) = doc.find_all(data_testid="drift-status")
     assert "could not be read" in status.text(), status.text()  # not "no report yet"
     assert not doc.find_all(data_testid="drift-link")
+
+
+def test_an_unreadable_drift_report_is_a_storage_failure_not_a_missing_model(
+    served_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "root"
+    shutil.copytree(served_root / "models", root / "models")
+    unreadable_report(root, monkeypatch)
+    (Path(monitor.folder(str(root))) / "broken.html").mkdir()  # the page, as its JSON
+    with api_server(root) as api:
+        response = make_app(api.url, API_TIMEOUT=3.0).test_client().get("/model/drift")
+    assert response.status_code == 503
+    text = response.get_data(as_text=True)
+    assert "cannot read its storage" in text and "no model yet" not in text

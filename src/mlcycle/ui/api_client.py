@@ -96,9 +96,15 @@ class ApiClient:
         except httpx.HTTPError as exc:  # refused, reset, DNS, bad URL...
             log.warning("API %s %s failed: %r", method, path, exc)
             raise ApiUnavailableError(502, "The prediction service cannot be reached.") from None
-        if response.status_code == 503:  # the API is up but has no model yet
+        if response.status_code == 503:  # the API is up, but has no model or cannot read
             # Its detail is for operators (it names the registry's location): log it only.
-            log.warning("API %s %s: 503 %s", method, path, _rejection(response).message)
+            rejection = _rejection(response)
+            log.warning("API %s %s: 503 %s", method, path, rejection.message)
+            if any(e.field == "storage" for e in rejection.errors):
+                raise ApiUnavailableError(
+                    503,
+                    "The prediction service cannot read its storage just now. Try again shortly.",
+                )
             raise ApiUnavailableError(
                 503,
                 "The prediction service has no model yet, or is still starting. "
