@@ -21,6 +21,8 @@ Metric = Literal[
     "ece",
 ]
 Calibration = Literal["none", "sigmoid", "isotonic"]
+# The metrics a grid search can take from a model that gives scores without probabilities.
+SCORE_METRICS = ("roc_auc", "accuracy", "precision", "recall", "f1")
 
 
 class _Strict(BaseModel):
@@ -31,7 +33,7 @@ class Candidate(_Strict):
     """One model family to try, with the grid searched by cross-validation."""
 
     name: str
-    estimator: Literal["logistic_regression", "hist_gradient_boosting", "random_forest"]
+    estimator: Literal["logistic_regression", "hist_gradient_boosting", "random_forest", "svm"]
     params: dict[str, Any] = Field(default_factory=dict, description="Fixed hyperparameters.")
     grid: dict[str, list[Any]] = Field(default_factory=dict, description="Searched by CV.")
 
@@ -206,6 +208,12 @@ class DatasetConfig(_Strict):
         "(threads cost more than they save there), all cores for large.",
     )
     candidates: list[Candidate] = Field(min_length=1)
+    numeric_transform: Literal["standard", "power"] = Field(
+        "standard",
+        description="How numbers are scaled for the models: standard (mean 0, variance 1) or "
+        "power (Yeo-Johnson, then standardized: makes skewed measurements, such as areas, "
+        "closer to normal; trees are unaffected).",
+    )
     decision: Decision | None = Field(
         None,
         description="Binary problems: the operating point. None: the positive class when its "
@@ -240,6 +248,27 @@ class DatasetConfig(_Strict):
     def _label_not_dropped(self) -> DatasetConfig:
         if self.label in self.drop_columns:
             raise ValueError(f"label column {self.label!r} is also in drop_columns")
+        return self
+
+    @model_validator(mode="after")
+    def _scores_become_probabilities(self) -> DatasetConfig:
+        # An SVM ranks rows by a score, not a probability: calibration makes that score one,
+        # and the grid search, which runs before calibration, can only use metrics of labels
+        # or ranks.
+        for c in self.candidates:
+            if c.estimator != "svm":
+                continue
+            if self.calibration == "none":
+                raise ValueError(
+                    f"candidate {c.name!r} (svm) gives scores, not probabilities: it needs "
+                    "calibration sigmoid or isotonic"
+                )
+            if self.gate.primary_metric not in SCORE_METRICS:
+                raise ValueError(
+                    f"candidate {c.name!r} (svm) is tuned before calibration, on a score: "
+                    f"gate.primary_metric must be one of {', '.join(SCORE_METRICS)}, "
+                    f"not {self.gate.primary_metric}"
+                )
         return self
 
     @model_validator(mode="after")

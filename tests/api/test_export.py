@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
+from sklearn.model_selection import StratifiedKFold
 
 from mlcycle.api import create_app
 from mlcycle.api.requests import to_batch
@@ -21,6 +22,7 @@ from mlcycle.model.candidates import build_pipeline, prepare_features
 from mlcycle.model.export import TOLERANCE, export_onnx, onnx_feeds
 from mlcycle.model.predict import OnnxPredictor, SklearnPredictor, session
 from mlcycle.model.registry import Registry
+from mlcycle.model.train import calibrated
 from mlcycle.model.version import Feature, FeatureSchema, OnnxRecord
 
 from .conftest import Trained, api_settings, serving_for
@@ -81,14 +83,15 @@ MIXED_TYPES = {
     "colour": "categorical",
     "site": "categorical",
 }
-ESTIMATORS = ["logistic_regression", "random_forest", "hist_gradient_boosting"]
+ESTIMATORS = ["logistic_regression", "random_forest", "hist_gradient_boosting", "svm"]
 
 
 def fitted(estimator: str, frame: pd.DataFrame, types: dict[str, str], label: str) -> Any:
     candidate = Candidate(name=estimator, estimator=estimator, params={}, grid={})
-    return build_pipeline(candidate, types, seed=0).fit(
-        prepare_features(frame, types), frame[label]
-    )
+    model = build_pipeline(candidate, types, seed=0)
+    if estimator == "svm":  # an SVM is served only calibrated (the config requires it)
+        model = calibrated(model, "sigmoid", StratifiedKFold(3, shuffle=True, random_state=0))
+    return model.fit(prepare_features(frame, types), frame[label])
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS)
@@ -255,3 +258,15 @@ def test_isotonic_calibration_is_served_by_scikit_learn() -> None:
     model.fit(prepare_features(train, MIXED_TYPES), train["kind"])
     record = export_onnx(model, test, MIXED_TYPES).record
     assert record["status"] == "failed" and "1e-05" in record["reason"], record
+
+
+def test_power_transformed_numbers_export_for_a_linear_model() -> None:
+    """`numeric_transform: power` (Yeo-Johnson before scaling) stays in the ONNX graph."""
+    frame = mixed_frame()
+    train, test = frame.iloc[:300], frame.iloc[300:]
+    candidate = Candidate(name="lr", estimator="logistic_regression")
+    model = build_pipeline(candidate, MIXED_TYPES, seed=0, numeric_transform="power")
+    model.fit(prepare_features(train, MIXED_TYPES), train["kind"])
+    assert type(model.steps[0][1].named_transformers_["numeric"][-1]).__name__ == "PowerTransformer"
+    record = export_onnx(model, test, MIXED_TYPES).record
+    assert record["status"] == "exported" and record["max_abs_diff"] <= TOLERANCE, record

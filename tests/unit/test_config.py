@@ -31,7 +31,18 @@ def test_config_travels_as_json_unchanged(config: DatasetConfig) -> None:
             "name: x\nlabel: y\nbogus: 1\ncandidates: [{name: a, estimator: logistic_regression}]",
             "bogus",
         ),
-        ("name: x\nlabel: y\ncandidates: [{name: a, estimator: svm}]", "estimator"),
+        ("name: x\nlabel: y\ncandidates: [{name: a, estimator: naive_bayes}]", "estimator"),
+        # An SVM gives scores: without calibration the model would have no probabilities,
+        # and its grid search (before calibration) cannot score probabilities.
+        (
+            "name: x\nlabel: y\ncalibration: none\ncandidates: [{name: a, estimator: svm}]",
+            "'a' \\(svm\\) gives scores, not probabilities: it needs calibration",
+        ),
+        (
+            "name: x\nlabel: y\ngate: {primary_metric: brier}\n"
+            "candidates: [{name: a, estimator: svm}]",
+            "gate.primary_metric must be one of roc_auc, accuracy",
+        ),
         (
             "name: x\nlabel: y\ndrop_columns: [y]\n"
             "candidates: [{name: a, estimator: logistic_regression}]",

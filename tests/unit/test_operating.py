@@ -82,6 +82,28 @@ def test_the_operating_point_is_chosen_on_out_of_fold_predictions_of_the_trainin
     assert point.threshold < 0.5 and point.oof_false_alarms_per_100 > 0
 
 
+def test_an_svm_is_calibrated_into_probabilities_and_gets_an_operating_point() -> None:
+    frame = noisy_binary()
+    svm = {"name": "svm", "estimator": "svm", "params": {"class_weight": "balanced"}}
+    config = config_for(candidates=[svm], decision={"target_recall": 0.9})
+    result = train_model(frame, config, TYPES)
+    assert result.chosen == "svm" and result.calibration == "sigmoid"
+    proba = result.model.predict_proba(frame[list(TYPES)])
+    assert np.allclose(proba.sum(axis=1), 1.0) and 0 < proba[:, 1].min() < proba[:, 1].max() < 1
+    assert result.operating_point.oof_recall >= 0.9
+
+
+def test_an_svm_on_more_than_two_classes_needs_a_label_metric() -> None:
+    frame = noisy_binary()
+    frame.loc[frame.index[::3], "label"] = "maybe"
+    svm = {"name": "svm", "estimator": "svm"}
+    config = config_for(candidates=[svm], positive_class=None)
+    with pytest.raises(ValueError, match="'svm' \\(svm\\) cannot be tuned by roc_auc on 3 classes"):
+        train_model(frame, config, TYPES)
+    accuracy = config_for(candidates=[svm], positive_class=None, gate={"primary_metric": "f1"})
+    assert train_model(frame, accuracy, TYPES).chosen == "svm"
+
+
 def test_a_fixed_threshold_and_the_default_are_recorded_as_such() -> None:
     frame = noisy_binary()
     fixed = train_model(frame, config_for(decision={"threshold": 0.3}), TYPES).operating_point

@@ -11,7 +11,8 @@ from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassif
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import OneHotEncoder, PowerTransformer, StandardScaler
+from sklearn.svm import SVC
 
 from mlcycle.config import Candidate
 
@@ -19,12 +20,15 @@ ESTIMATORS: dict[str, type] = {
     "logistic_regression": LogisticRegression,
     "hist_gradient_boosting": HistGradientBoostingClassifier,
     "random_forest": RandomForestClassifier,
+    "svm": SVC,
 }
-SEEDED = ("hist_gradient_boosting", "random_forest")
+SCALERS: dict[str, type] = {"standard": StandardScaler, "power": PowerTransformer}
+SEEDED = ("hist_gradient_boosting", "random_forest", "svm")
 
 
-def preprocessor(types: dict[str, str]) -> ColumnTransformer:
-    """Median-impute and scale numbers; impute and one-hot encode categories."""
+def preprocessor(types: dict[str, str], numeric_transform: str = "standard") -> ColumnTransformer:
+    """Median-impute and scale numbers (`numeric_transform`: standard, or power: Yeo-Johnson
+    first, for skewed measurements); impute and one-hot encode categories."""
     numeric = [c for c, t in types.items() if t == "numeric"]
     categorical = [c for c, t in types.items() if t == "categorical"]
     parts = []
@@ -35,7 +39,7 @@ def preprocessor(types: dict[str, str]) -> ColumnTransformer:
                 Pipeline(
                     [
                         ("impute", SimpleImputer(strategy="median")),
-                        ("scale", StandardScaler()),
+                        ("scale", SCALERS[numeric_transform]()),
                     ]
                 ),
                 numeric,
@@ -57,13 +61,18 @@ def preprocessor(types: dict[str, str]) -> ColumnTransformer:
     return ColumnTransformer(parts, remainder="drop", verbose_feature_names_out=False)
 
 
-def build_pipeline(candidate: Candidate, types: dict[str, str], seed: int) -> Pipeline:
+def build_pipeline(
+    candidate: Candidate, types: dict[str, str], seed: int, numeric_transform: str = "standard"
+) -> Pipeline:
     """An unfitted pipeline: preprocessing, then the candidate's estimator."""
     params: dict[str, Any] = dict(candidate.params)
     if candidate.estimator in SEEDED:
         params.setdefault("random_state", seed)
     return Pipeline(
-        [("prep", preprocessor(types)), ("clf", ESTIMATORS[candidate.estimator](**params))]
+        [
+            ("prep", preprocessor(types, numeric_transform)),
+            ("clf", ESTIMATORS[candidate.estimator](**params)),
+        ]
     )
 
 

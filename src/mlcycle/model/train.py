@@ -110,9 +110,15 @@ def _search(
 ) -> TrainResult:
     summaries, best, best_score = [], None, None
     for candidate in config.candidates:
+        if candidate.estimator == "svm" and y.nunique() > 2 and scoring == "roc_auc_ovr":
+            # One-vs-rest ROC AUC needs probabilities that sum to one; SVM scores do not.
+            raise ValueError(
+                f"candidate {candidate.name!r} (svm) cannot be tuned by roc_auc on "
+                f"{y.nunique()} classes: set gate.primary_metric to accuracy or f1"
+            )
         started = time.perf_counter()
         search = GridSearchCV(
-            build_pipeline(candidate, types, config.seed),
+            build_pipeline(candidate, types, config.seed, config.numeric_transform),
             param_grid={f"clf__{k}": v for k, v in candidate.grid.items()} or [{}],
             scoring=scoring,
             cv=cv,
