@@ -38,7 +38,7 @@ import os
 import platform
 import time
 
-from operating_point import CONFIG, HERE, REQUIRED_RECALL, TARGETS, study
+from operating_point import CONFIG, HERE, REQUIRED_RECALL, TARGETS, rule_target, study
 
 SVM = {
     "name": "svm",
@@ -83,13 +83,12 @@ def variants(config) -> dict:
 
 def at_target(figures: dict, targets: list[float]) -> dict:
     """A variant's target by the rule, and its figures there (None when no target reaches)."""
-    quartile = {t: figures["targets"][str(t)]["recall"]["lower_quartile"] for t in targets}
-    reaching = [t for t in targets if quartile[t] >= REQUIRED_RECALL]
-    if not reaching:
+    target = rule_target(figures, targets)
+    if target is None:
         return {"target_recall": None}
-    at = figures["targets"][str(min(reaching))]
+    at = figures["targets"][str(target)]
     return {
-        "target_recall": min(reaching),
+        "target_recall": target,
         "share_reaching_required": at["recall"]["share_reaching_required"],
         "false_alarms_per_100": at["false_alarms_per_100"],
         "roc_auc_mean": figures["roc_auc"]["mean"],

@@ -79,10 +79,11 @@ def outer_fold(train, held, variants: dict, types, targets: list[float]) -> dict
     from mlcycle.model.operating import choose_threshold, positive_index, rates
     from mlcycle.model.train import thread_limit, train_model
 
+    label = next(iter(variants.values())).label  # the variants differ in how they train only
+    X, y = prepare_features(train, types), train[label].astype(str)
+    X_held, y_held = prepare_features(held, types), held[label].astype(str)
     out = {}
     for name, config in variants.items():
-        X, y = prepare_features(train, types), train[config.label].astype(str)
-        X_held, y_held = prepare_features(held, types), held[config.label].astype(str)
         fold_config = config.model_copy(update={"decision": Decision(target_recall=targets[0])})
         result = train_model(train, fold_config, types)
         classes = list(result.model.classes_)
@@ -158,18 +159,24 @@ def summarise(folds: list[dict], targets: list[float]) -> dict:
     return summary
 
 
-def decide(summary: dict, targets: list[float]) -> dict:
-    """The rule in the module's docstring, applied to the summary."""
-    calibration = min(CALIBRATIONS, key=lambda c: (summary[c]["brier_mean"], c != "sigmoid"))
+def rule_target(figures: dict, targets: list[float]) -> float | None:
+    """One variant's target by the rule: the smallest whose outer-fold recall's lower quartile
+    reaches the required recall (None when none does)."""
     reaching = [
         t
         for t in targets
-        if summary[calibration]["targets"][str(t)]["recall"]["lower_quartile"] >= REQUIRED_RECALL
+        if figures["targets"][str(t)]["recall"]["lower_quartile"] >= REQUIRED_RECALL
     ]
+    return min(reaching) if reaching else None
+
+
+def decide(summary: dict, targets: list[float]) -> dict:
+    """The rule in the module's docstring, applied to the summary."""
+    calibration = min(CALIBRATIONS, key=lambda c: (summary[c]["brier_mean"], c != "sigmoid"))
     return {
         "rule": RULE,
         "calibration": calibration,
-        "target_recall": min(reaching) if reaching else None,
+        "target_recall": rule_target(summary[calibration], targets),
     }
 
 
