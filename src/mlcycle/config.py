@@ -21,6 +21,7 @@ Metric = Literal[
     "ece",
 ]
 Calibration = Literal["none", "sigmoid", "isotonic"]
+NumericTransform = Literal["standard", "power"]
 # The metrics a grid search can take from a model that gives scores without probabilities.
 SCORE_METRICS = ("roc_auc", "accuracy", "precision", "recall", "f1")
 
@@ -208,7 +209,7 @@ class DatasetConfig(_Strict):
         "(threads cost more than they save there), all cores for large.",
     )
     candidates: list[Candidate] = Field(min_length=1)
-    numeric_transform: Literal["standard", "power"] = Field(
+    numeric_transform: NumericTransform = Field(
         "standard",
         description="How numbers are scaled for the models: standard (mean 0, variance 1) or "
         "power (Yeo-Johnson, then standardized: makes skewed measurements, such as areas, "

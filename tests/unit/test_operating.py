@@ -100,8 +100,8 @@ def test_an_svm_on_more_than_two_classes_needs_a_label_metric() -> None:
     config = config_for(candidates=[svm], positive_class=None)
     with pytest.raises(ValueError, match="'svm' \\(svm\\) cannot be tuned by roc_auc on 3 classes"):
         train_model(frame, config, TYPES)
-    accuracy = config_for(candidates=[svm], positive_class=None, gate={"primary_metric": "f1"})
-    assert train_model(frame, accuracy, TYPES).chosen == "svm"
+    by_f1 = config_for(candidates=[svm], positive_class=None, gate={"primary_metric": "f1"})
+    assert train_model(frame, by_f1, TYPES).chosen == "svm"
 
 
 def test_a_fixed_threshold_and_the_default_are_recorded_as_such() -> None:

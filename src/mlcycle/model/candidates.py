@@ -14,7 +14,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, PowerTransformer, StandardScaler
 from sklearn.svm import SVC
 
-from mlcycle.config import Candidate
+from mlcycle.config import Candidate, NumericTransform
 
 ESTIMATORS: dict[str, type] = {
     "logistic_regression": LogisticRegression,
@@ -22,11 +22,13 @@ ESTIMATORS: dict[str, type] = {
     "random_forest": RandomForestClassifier,
     "svm": SVC,
 }
-SCALERS: dict[str, type] = {"standard": StandardScaler, "power": PowerTransformer}
-SEEDED = ("hist_gradient_boosting", "random_forest", "svm")
+SCALERS: dict[NumericTransform, type] = {"standard": StandardScaler, "power": PowerTransformer}
+SEEDED = ("hist_gradient_boosting", "random_forest")
 
 
-def preprocessor(types: dict[str, str], numeric_transform: str = "standard") -> ColumnTransformer:
+def preprocessor(
+    types: dict[str, str], numeric_transform: NumericTransform = "standard"
+) -> ColumnTransformer:
     """Median-impute and scale numbers (`numeric_transform`: standard, or power: Yeo-Johnson
     first, for skewed measurements); impute and one-hot encode categories."""
     numeric = [c for c, t in types.items() if t == "numeric"]
@@ -62,7 +64,10 @@ def preprocessor(types: dict[str, str], numeric_transform: str = "standard") -> 
 
 
 def build_pipeline(
-    candidate: Candidate, types: dict[str, str], seed: int, numeric_transform: str = "standard"
+    candidate: Candidate,
+    types: dict[str, str],
+    seed: int,
+    numeric_transform: NumericTransform = "standard",
 ) -> Pipeline:
     """An unfitted pipeline: preprocessing, then the candidate's estimator."""
     params: dict[str, Any] = dict(candidate.params)
