@@ -34,10 +34,14 @@ def guarded(root: Path) -> Iterator[LiveServer]:
         yield server
 
 
-def trickle(port: int, start: bytes, then: bytes) -> tuple[float, bytes]:
+def trickle(port: int, start: bytes, then: bytes, after: bytes = b"") -> tuple[float, bytes]:
     """Send `start`, then `then` one byte every 50 ms; (seconds until the server closed, what
-    it answered). Fails if the server is still listening after PATIENCE seconds."""
+    it answered). Fails if the server is still listening after PATIENCE seconds. With
+    `after`, that whole request is sent and answered first, on the same connection."""
     with socket.create_connection(("127.0.0.1", port), timeout=PATIENCE) as sock:
+        if after:
+            sock.sendall(after)
+            assert read_answer(sock).startswith(b"HTTP/1.1 200 ")
         sock.settimeout(0.05)
         began, answer = time.monotonic(), b""
         sock.sendall(start)
@@ -54,6 +58,17 @@ def trickle(port: int, start: bytes, then: bytes) -> tuple[float, bytes]:
             if not chunk:
                 break
         return time.monotonic() - began, answer
+
+
+def read_answer(sock: socket.socket) -> bytes:
+    """One whole answer (headers and a content-length body) read from `sock`."""
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        answer += sock.recv(4096)
+    length = int(head_of(answer)["content-length"])
+    while len(answer.split(b"\r\n\r\n", 1)[1]) < length:
+        answer += sock.recv(4096)
+    return answer
 
 
 def head_of(answer: bytes) -> dict[str, str]:
@@ -96,3 +111,15 @@ def test_prompt_clients_are_served_and_kept_alive_past_the_deadline(
             assert http.post("/v1/predict", json={"instances": [example]}).status_code == 200
             time.sleep(DEADLINE / 2)
         assert http.get("/healthz").status_code == 200
+
+
+def test_a_second_request_trickled_on_a_kept_alive_connection_gets_its_408_too(
+    guarded: LiveServer,
+) -> None:
+    # The first request's finished answer must not stop the second's 408.
+    first = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    start = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nx-request-id: second-on-keepalive\r\n"
+    seconds, answer = trickle(guarded.port, start, b"X-Slow: " + b"a" * 1000, after=first)
+    assert DEADLINE - SLACK <= seconds < DEADLINE + 2
+    assert answer.startswith(b"HTTP/1.1 408 "), answer
+    assert head_of(answer)["x-request-id"] == "second-on-keepalive"

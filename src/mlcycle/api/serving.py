@@ -86,13 +86,21 @@ def guarded_protocol(header_seconds: float, body_seconds: float) -> type:
             self._deadline = None
             if self.transport.is_closing():
                 return
-            if self.cycle is None or not self.cycle.response_started:
+            if self._between_answers():
                 # The headers parsed so far (all of them for a late body): the parser hands
                 # one on only once the next begins, so a half-received id is never taken.
                 rid = request_id(self.headers or [])
                 message = f"the request's {what} took over {seconds:g} s"
                 self.transport.write(_timeout_response(message, rid))
             self.transport.close()
+
+        def _between_answers(self) -> bool:
+            # Whether a 408 can be written without cutting into an answer: none has begun for
+            # this request, or the last one on a kept-alive connection is complete (its cycle
+            # stays until the next request's headers are in), and none is queued behind it.
+            cycle = self.cycle
+            idle = cycle is None or cycle.response_complete or not cycle.response_started
+            return idle and not self.pipeline
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
