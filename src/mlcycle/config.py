@@ -26,6 +26,20 @@ NumericTransform = Literal["standard", "power"]
 SCORE_METRICS = ("roc_auc", "accuracy", "precision", "recall", "f1")
 
 
+def class_as_text(value: Any, where: str) -> Any:
+    """A class value as the label column holds it: text. YAML reads `1` as a number, which
+    is the class "1"; it reads unquoted yes/no/true/false/on/off as a boolean, which no
+    label column holds, so that is refused with the fix."""
+    if isinstance(value, bool):
+        raise ValueError(
+            f"{where} {value!r}: YAML reads an unquoted yes/no/true/false/on/off as a boolean; "
+            f'quote the class as the data spells it (e.g. "yes")'
+        )
+    if isinstance(value, int):
+        return str(value)
+    return value
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -175,7 +189,7 @@ class Display(_Strict):
         # Classes are text everywhere (a label column of 0/1 has classes "0" and "1"); YAML
         # reads `{0: setosa}` with an int key, so keys become text as the labels do.
         if isinstance(classes, dict):
-            return {str(k): v for k, v in classes.items()}
+            return {class_as_text(k, "display.classes key"): v for k, v in classes.items()}
         return classes
 
 
@@ -236,6 +250,11 @@ class DatasetConfig(_Strict):
     seed_data: Literal["sklearn_breast_cancer"] | None = Field(
         None, description="Data written to an empty incoming folder on the first run."
     )
+
+    @field_validator("positive_class", mode="before")
+    @classmethod
+    def _class_as_text(cls, value: Any) -> Any:
+        return class_as_text(value, "positive_class")
 
     @field_validator("candidates")
     @classmethod
@@ -300,8 +319,14 @@ def load_config(path: str | Path) -> DatasetConfig:
     except FileNotFoundError:
         where = "" if path.is_absolute() else f" (relative to the current folder, {Path.cwd()})"
         raise ConfigError(f"config file not found: {path}{where}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path} is a folder: give the YAML file in it") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+    if raw is None:
+        raise ConfigError(f"config file {path} is empty: it must hold a data-set config mapping")
     if not isinstance(raw, dict):
         raise ConfigError(f"config file {path} must hold a mapping, got {type(raw).__name__}")
     try:

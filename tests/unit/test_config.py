@@ -75,6 +75,43 @@ def test_missing_config_file(tmp_path: Path) -> None:
         load_config(tmp_path / "nope.yaml")
 
 
+def test_a_folder_an_empty_or_an_unreadable_config_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(ConfigError, match="is a folder"):
+        load_config(tmp_path)
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("# nothing yet\n")
+    with pytest.raises(ConfigError, match="is empty"):
+        load_config(empty)
+
+    def denied(self: Path, *args: object, **kwargs: object) -> str:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_text", denied)  # chmod 000 does not stop root
+    with pytest.raises(ConfigError, match=f"{empty} cannot be read: Permission denied"):
+        load_config(empty)
+
+
+_MINIMAL = "name: x\nlabel: y\ncandidates: [{name: a, estimator: logistic_regression}]\n"
+
+
+def test_class_values_yaml_reads_as_numbers_are_the_classes_as_text(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(_MINIMAL + "positive_class: 1\ndisplay: {classes: {0: healthy, 1: ill}}\n")
+    config = load_config(path)
+    assert config.positive_class == "1"
+    assert config.display.classes == {"0": "healthy", "1": "ill"}
+
+
+@pytest.mark.parametrize("extra", ["positive_class: yes\n", "display: {classes: {no: fine}}\n"])
+def test_an_unquoted_yes_or_no_class_says_to_quote_it(tmp_path: Path, extra: str) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(_MINIMAL + extra)
+    with pytest.raises(ConfigError, match="quote the class"):
+        load_config(path)
+
+
 def test_settings_defaults_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MLCYCLE_ROOT", raising=False)
     assert Settings().root == str(Path(".mlcycle").resolve())  # ./.mlcycle, normalised

@@ -105,7 +105,24 @@ def test_unknown_class_against_champion(bc_frame, config, champion_schema) -> No
 def test_positive_class_must_exist(bc_frame, config) -> None:
     frame = bc_frame.replace({"diagnosis": {"malignant": "M", "benign": "B"}})
     report = _check(frame, config)
-    assert "positive_class" in _rules(report.errors)
+    [issue] = [i for i in report.errors if i.rule == "positive_class"]
+    assert "'malignant'" in issue.message and "'B'" in issue.message and "'M'" in issue.message
+
+
+def test_a_binary_label_without_positive_class_says_to_set_it(bc_frame, config) -> None:
+    report = _check(bc_frame, config.model_copy(update={"positive_class": None}))
+    [issue] = [i for i in report.errors if i.rule == "positive_class"]
+    assert "set positive_class" in issue.message
+    assert "'benign'" in issue.message and "'malignant'" in issue.message
+
+
+def test_display_names_for_values_the_label_never_takes_warn(bc_frame, config) -> None:
+    display = config.display.model_copy(update={"classes": {"M": "cancer", "benign": "fine"}})
+    report = _check(bc_frame, config.model_copy(update={"display": display}))
+    assert report.passed
+    [warning] = [i for i in report.warnings if i.rule == "display.classes"]
+    assert warning.examples == ["M"] and "'malignant'" in warning.message
+    assert "display.classes" not in _rules(_check(bc_frame, config).warnings)
 
 
 def test_an_unknown_column_in_one_of_several_files_names_it(bc_frame, config, champion_schema):

@@ -471,12 +471,39 @@ def _check_label(report: DataReport, label: pd.Series, config: DatasetConfig) ->
             )
         )
     if len(counts) == 2 and config.positive_class not in counts:
+        named = " or ".join(repr(str(c)) for c in counts)
+        if config.positive_class is None:
+            message = (
+                f"the label has two classes, {named}: set positive_class (config) to the one "
+                "whose recall matters"
+            )
+        else:
+            message = (
+                f"positive_class {config.positive_class!r} (config) is not a label value: "
+                f"the label has {named}"
+            )
         report.errors.append(
             Issue(
                 rule="positive_class",
                 column=config.label,
                 examples=list(counts),
-                message=f"positive_class {config.positive_class!r} (config) is not a label value",
+                message=message,
+            )
+        )
+    unknown = sorted(set(config.display.classes) - {str(c) for c in counts})
+    if unknown:
+        # A display name for a value the label never takes is a typo or a stale config: the
+        # class it meant to name would show its raw value.
+        report.warnings.append(
+            Issue(
+                rule="display.classes",
+                column=config.label,
+                count=len(unknown),
+                unit="class",
+                examples=unknown,
+                message=f"display.classes (config) names {len(unknown)} value(s) the label never "
+                f"takes: {', '.join(map(repr, unknown))}; the label has "
+                f"{', '.join(repr(str(c)) for c in counts)}",
             )
         )
     return counts
