@@ -11,9 +11,9 @@ table, in step with the classes here.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Shipped inside the package, so the default works from any folder; configs/ in the repository
@@ -218,6 +218,27 @@ def env_names(section: type[BaseSettings]) -> list[str]:
     """The environment variables a settings class reads, as a user writes them."""
     prefix = section.model_config.get("env_prefix") or ""
     return [(prefix + name).upper() for name in section.model_fields]
+
+
+def describe_error(exc: ValidationError) -> str | None:
+    """A settings class's ValidationError as one line naming each variable, its value (never
+    a secret's) and what is wrong; None when the error is not a settings class's."""
+    section = {s.__name__: s for s in SECTIONS}.get(exc.title)
+    if section is None:
+        return None
+    prefix = section.model_config.get("env_prefix") or ""
+    parts = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else ""
+        name = (prefix + field).upper() if field else section.__name__
+        message = error["msg"].removeprefix("Value error, ")
+        info = section.model_fields.get(field)
+        secret = info is not None and SecretStr in (info.annotation, *get_args(info.annotation))
+        shown = name if secret else f"{name}={error['input']!r}"
+        parts.append(message if message.startswith(name) else f"{shown}: {message}")
+    dotenv = section.model_config.get("env_file")
+    source = "the environment or .env" if dotenv else "the environment"
+    return f"{'; '.join(parts)} (from {source})"
 
 
 def _given(overrides: dict[str, Any]) -> dict[str, Any]:

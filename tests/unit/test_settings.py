@@ -126,6 +126,45 @@ def test_the_root_is_normalised_where_it_enters(in_folder: Path) -> None:
     assert ApiSettings().root == str(in_folder / "from-dotenv")
 
 
+# -- a bad value is one line naming the variable, from every command --------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "variables", "named"),
+    [
+        (["models"], "MLCYCLE_KEEP_RUNS=zero", "MLCYCLE_KEEP_RUNS='zero': Input should be a valid"),
+        (["run"], "MLCYCLE_KEEP_RUNS=0", "MLCYCLE_KEEP_RUNS='0': Input should be greater than"),
+        (["data", "list"], "MLCYCLE_KEEP_RUNS=x", "MLCYCLE_KEEP_RUNS='x'"),
+        (["serve"], "MLCYCLE_POLL_SECONDS=soon", "MLCYCLE_POLL_SECONDS='soon'"),
+        (["ui"], "MLCYCLE_API_TIMEOUT=-1", "MLCYCLE_API_TIMEOUT='-1'"),
+    ],
+)
+def test_a_bad_setting_in_dotenv_is_named_in_one_line_by_every_command(
+    in_folder: Path, args: list[str], variables: str, named: str
+) -> None:
+    from mlcycle import cli
+
+    (in_folder / ".env").write_text(variables + "\n")
+    out = CliRunner().invoke(cli.app, args, env={"COLUMNS": "300"})
+    assert out.exit_code == 2, out.output
+    assert named in out.output and "(from the environment or .env)" in out.output
+    assert out.output.count("\n") == 1 and "Traceback" not in out.output
+
+
+def test_a_bad_platform_variable_or_secret_is_named_without_echoing_the_secret(
+    in_folder: Path,
+) -> None:
+    from mlcycle import cli
+
+    out = CliRunner().invoke(cli.app, ["serve"], env={"COLUMNS": "300", "PORT": "eighty"})
+    assert out.exit_code == 2 and "PORT='eighty'" in out.output
+    assert "(from the environment)" in out.output  # platform variables are not read from .env
+    (in_folder / ".env").write_text("MLCYCLE_UI_SECRET_KEY=\nMLCYCLE_ADMIN_TOKEN=hunter2\n")
+    out = CliRunner().invoke(cli.app, ["serve"], env={"COLUMNS": "300"})
+    assert out.exit_code == 2 and "MLCYCLE_ADMIN_TOKEN must be at least 16" in out.output
+    assert "hunter2" not in out.output
+
+
 def test_every_mlcycle_section_reads_dotenv(in_folder: Path) -> None:
     (in_folder / ".env").write_text(
         "MLCYCLE_KEEP_RUNS=3\nMLCYCLE_POLL_SECONDS=0.5\nMLCYCLE_API_URL=http://api:1\n"

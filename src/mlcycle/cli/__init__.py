@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from mlcycle.cli import champion, data, feedback, models, monitor, pipeline, services
+from mlcycle.cli.options import fail
 
 # `mlcycle --help` lists commands in the order a user meets them, not in source order.
 COMMAND_ORDER = (
@@ -39,6 +40,21 @@ class _ByUse(typer.core.TyperGroup):
         names = super().list_commands(ctx)
         rank = {name: i for i, name in enumerate(COMMAND_ORDER)}
         return sorted(names, key=lambda n: rank.get(n, len(rank)))
+
+    def invoke(self, ctx: Any) -> Any:
+        # Every command reads its settings when it starts: a bad MLCYCLE_* value (or PORT,
+        # AIP_*) is one line naming the variable, from any command, never a traceback.
+        from pydantic import ValidationError
+
+        from mlcycle.settings import describe_error
+
+        try:
+            return super().invoke(ctx)
+        except ValidationError as exc:
+            line = describe_error(exc)
+            if line is None:
+                raise
+            raise fail(line, 2) from None
 
 
 def _plain_metavars() -> None:
