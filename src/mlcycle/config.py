@@ -328,7 +328,13 @@ def load_config(path: str | Path) -> DatasetConfig:
     if raw is None:
         raise ConfigError(f"config file {path} is empty: it must hold a data-set config mapping")
     if not isinstance(raw, dict):
-        raise ConfigError(f"config file {path} must hold a mapping, got {type(raw).__name__}")
+        # A data file given as the config is the likely mistake: YAML reads a CSV as text.
+        data = path.suffix.lower() in {".csv", ".parquet", ".json", ".txt", ".tsv"}
+        hint = "; data files go in with `mlcycle data add`" if data else ""
+        raise ConfigError(
+            f"config file {path} must hold a mapping (name, label, candidates, ...; see "
+            f"configs/breast_cancer.yaml), got {type(raw).__name__}{hint}"
+        )
     try:
         return DatasetConfig.model_validate(raw)
     except ValueError as exc:
