@@ -78,7 +78,7 @@ def test_missing_config_file(tmp_path: Path) -> None:
 def test_a_data_file_given_as_the_config_says_where_data_goes(tmp_path: Path) -> None:
     path = tmp_path / "data.csv"
     path.write_text("a,b,y\n1,2,x\n")
-    with pytest.raises(ConfigError, match="must hold a mapping.*`mlcycle data add`"):
+    with pytest.raises(ConfigError, match=r"must hold a mapping.*`mlcycle data add`"):
         load_config(path)
 
 
