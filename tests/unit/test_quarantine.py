@@ -60,6 +60,24 @@ def test_the_advice_says_where_the_file_went_and_whether_there_is_a_champion(
     assert "-> " not in text and "data rm" in text
 
 
+def test_a_config_that_does_not_fit_the_data_is_advised_as_the_config_s_to_fix(
+    bc_frame: pd.DataFrame, config: DatasetConfig, tmp_path: Path
+) -> None:
+    from mlcycle.data.validate import validate
+
+    # The breast-cancer config copied for three classes: its decision is refused, its
+    # positive_class warned of, and the fix is the config's, not a file's.
+    frame = bc_frame.assign(diagnosis=bc_frame["diagnosis"].where(bc_frame.index % 3 > 0, "x"))
+    report = validate(frame, {"new.csv": list(frame.columns)}, config)
+    assert {i.rule for i in report.errors} == {"decision"}
+    assert "positive_class_unused" in {i.rule for i in report.warnings}
+    root = _root(tmp_path, {"new.csv": "a,y\n1,p\n"})
+    assert quarantine(str(root), report) == []  # no file's fault: nothing moved
+    text = rejection_advice(report, str(root), None)
+    assert "The config's decision does not fit the data: change it in the config file" in text
+    assert "data rm" not in text
+
+
 def test_a_rejected_upload_leaves_incoming_and_the_next_run_validates(
     tmp_path: Path, bc_frame: pd.DataFrame, config: DatasetConfig
 ) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 from mlcycle import storage
 from mlcycle.data.incoming import incoming_uri
 from mlcycle.data.report import DataReport
+from mlcycle.data.validate import CONFIG_RULES
 
 REPORT_SUFFIX = ".report.json"
 
@@ -74,11 +75,18 @@ def rejection_advice(report: DataReport, root: str, champion: str | None) -> str
         lines.append(f"To bring a file back once fixed: {back}")
     if error := report.info.get("quarantine_error"):
         lines.append(f"Could not move the rejected files ({error}).")
-    if any(i.rule == "no_data" for i in report.errors):
+    in_config = sorted({i.rule for i in report.errors if i.rule in CONFIG_RULES})
+    in_data = [i for i in report.errors if i.rule not in CONFIG_RULES]
+    if any(i.rule == "no_data" for i in in_data):
         lines.append("Add a data file (mlcycle data add FILE) and run again.")
-    elif not moved or any(i.file is None for i in report.errors):
+    elif in_data and (not moved or any(i.file is None for i in in_data)):
         lines.append(
             "Fix or remove the file(s) in the incoming folder (mlcycle data list / data rm) "
             "and run again."
+        )
+    if in_config:
+        lines.append(
+            f"The config's {' and '.join(in_config)} does not fit the data: change it in the "
+            "config file (--config, MLCYCLE_CONFIG) and run again."
         )
     return "\n".join(lines)

@@ -18,6 +18,8 @@ from mlcycle.data.report import DataReport, Issue
 from mlcycle.data.schema import coerce_features, feature_columns, feature_types
 
 MAX_EXAMPLES = 5
+# Rules where the config and the data disagree: the fix may be in the config, not a file.
+CONFIG_RULES = frozenset({"decision", "positive_class"})
 
 
 def _examples(values: pd.Series) -> list[Any]:
@@ -468,6 +470,20 @@ def _check_label(report: DataReport, label: pd.Series, config: DatasetConfig) ->
                 examples=list(counts),
                 message=f"decision (config) sets an operating point for two classes; the label "
                 f"has {len(counts)}: remove decision, every label is then the most probable class",
+            )
+        )
+    if len(counts) > 2 and config.positive_class is not None:
+        # A config copied from a binary one: the class is unused, and says it is not.
+        report.warnings.append(
+            Issue(
+                rule="positive_class_unused",
+                column=config.label,
+                count=len(counts),
+                unit="class",
+                examples=list(counts),
+                message=f"positive_class {config.positive_class!r} (config) is for two classes; "
+                f"the label has {len(counts)}, so it is unused (recall, precision and f1 are "
+                "averaged over the classes): remove it from the config",
             )
         )
     if len(counts) == 2 and config.positive_class not in counts:
