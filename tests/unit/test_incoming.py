@@ -76,6 +76,8 @@ def test_add_file_copies_twice_without_replacing(tmp_path: Path) -> None:
 def test_add_file_refuses_a_missing_file_and_an_unread_type(tmp_path: Path) -> None:
     with pytest.raises(IncomingError, match="no such file"):
         add_file(str(tmp_path), tmp_path / "absent.csv")
+    with pytest.raises(IncomingError, match="is a folder: add its data files one by one"):
+        add_file(str(tmp_path), tmp_path)
     (tmp_path / "notes.txt").write_text("x")
     with pytest.raises(IncomingError, match=r"must end in \.csv"):
         add_file(str(tmp_path), tmp_path / "notes.txt")

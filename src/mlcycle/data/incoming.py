@@ -76,6 +76,8 @@ def free_name(name: str, taken: Callable[[str], bool], now: float) -> str:
 
 def add_file(root: str, file: Path, now: float | None = None) -> str:
     """Copy the local `file` into `<root>/data/incoming/` under a free name; its URI there."""
+    if file.is_dir():
+        raise IncomingError(f"{file} is a folder: add its data files one by one")
     if not file.is_file():
         raise IncomingError(f"no such file: {file}")
     if problem := type_problem(file.name):
