@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -105,17 +106,19 @@ def serving_line(onnx: OnnxRecord | None) -> Text | None:
 
 
 def models_table(rows: list[dict[str, Any]]) -> Table:
-    """`mlcycle models`: one line per version, the champion starred."""
-    table = Table()
-    for col in ("", "version", "created", "candidate", "roc_auc", "recall", "gate", "data"):
-        # Whole version ids, never cut: they are what `report --version` takes.
-        wide = max(len(r["version"]) for r in rows) if col == "version" else None
-        table.add_column(col, no_wrap=col in ("version", "created"), min_width=wide)
+    """`mlcycle models`: one line per version, the champion starred. A version id begins with
+    its creation time (UTC), so no column repeats it; `--json` has `created_at`."""
+    # Rules under the header only, two spaces between columns: it must read at 80 columns
+    # (a pipe's width). Ids, figures and words stay whole, never cut (ids are what `report
+    # --version` takes); a long candidate name folds onto a second line rather than "lo…".
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    for col in ("", "version", "candidate", "roc_auc", "recall", "gate", "data"):
+        folds = col == "candidate"
+        table.add_column(col, no_wrap=not folds, overflow="fold", min_width=10 if folds else None)
     for r in rows:
         table.add_row(
             "★" if r["is_champion"] else "",
             r["version"],
-            format_time(r["created_at"]),
             r["candidate"],
             f"{r['metrics']['roc_auc']:.4f}",
             f"{r['metrics']['recall']:.4f}",
