@@ -146,7 +146,7 @@ def test_a_bad_setting_in_dotenv_is_named_in_one_line_by_every_command(
 
     (in_folder / ".env").write_text(variables + "\n")
     out = CliRunner().invoke(cli.app, args, env={"COLUMNS": "300"})
-    assert out.exit_code == 2, out.output
+    assert out.exit_code == 1, out.output
     assert named in out.output and "(from the environment or .env)" in out.output
     assert out.output.count("\n") == 1 and "Traceback" not in out.output
 
@@ -157,11 +157,11 @@ def test_a_bad_platform_variable_or_secret_is_named_without_echoing_the_secret(
     from mlcycle import cli
 
     out = CliRunner().invoke(cli.app, ["serve"], env={"COLUMNS": "300", "PORT": "eighty"})
-    assert out.exit_code == 2 and "PORT='eighty'" in out.output
+    assert out.exit_code == 1 and "PORT='eighty'" in out.output
     assert "(from the environment)" in out.output  # platform variables are not read from .env
     (in_folder / ".env").write_text("MLCYCLE_UI_SECRET_KEY=\nMLCYCLE_ADMIN_TOKEN=hunter2\n")
     out = CliRunner().invoke(cli.app, ["serve"], env={"COLUMNS": "300"})
-    assert out.exit_code == 2 and "MLCYCLE_ADMIN_TOKEN must be at least 16" in out.output
+    assert out.exit_code == 1 and "MLCYCLE_ADMIN_TOKEN must be at least 16" in out.output
     assert "hunter2" not in out.output
 
 

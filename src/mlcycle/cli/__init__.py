@@ -54,7 +54,7 @@ class _ByUse(typer.core.TyperGroup):
             line = describe_error(exc)
             if line is None:
                 raise
-            raise fail(line, 2) from None
+            raise fail(line) from None  # 1, as a bad config: 2 means rejected data
 
 
 def _plain_metavars() -> None:
