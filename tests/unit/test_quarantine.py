@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import joblib
 import pandas as pd
 import pytest
+from sklearn.dummy import DummyClassifier
 
 from mlcycle.config import DatasetConfig
 from mlcycle.data.quarantine import quarantine, rejection_advice
 from mlcycle.data.report import DataRejected, DataReport, Issue
+from mlcycle.model.registry import Registry, RegistryError
 from mlcycle.pipeline import steps
-from mlcycle.pipeline.launch import seed_if_first_run
+from mlcycle.pipeline.launch import pipeline_arguments, seed_if_first_run
 
 
 def _root(tmp_path: Path, files: dict[str, str]) -> Path:
@@ -116,3 +119,27 @@ def test_a_root_whose_only_data_was_rejected_is_not_seeded(
     (rejected / "mine.csv").write_text("a,y\n")
     assert seed_if_first_run(str(tmp_path), config) is None
     assert not (tmp_path / "data" / "incoming").exists()
+
+
+def test_a_run_for_another_data_set_stops_before_any_step(
+    tmp_path: Path, config: DatasetConfig
+) -> None:
+    """A root whose champion was trained for another data set: the user's file would fail
+    this config's validation and be quarantined. The run is refused first, naming both."""
+    root = _root(tmp_path / "root", {"wine.csv": "alcohol,cultivar\n13.2,a\n"})
+    joblib.dump(DummyClassifier().fit([[0], [1]], ["a", "b"]), tmp_path / "m.joblib")
+    registry = Registry(str(root))
+    meta = registry.register(
+        {"model.joblib": (tmp_path / "m.joblib").read_bytes()},
+        {
+            "dataset": "wine",
+            "metrics": {},
+            "gate": {"decision": "promoted"},
+            "lineage": {},
+            "schema": {"label": "cultivar", "classes": ["a", "b"], "features": []},
+        },
+    )
+    registry.promote(meta.version, ["first"])
+    with pytest.raises(RegistryError, match=r"trained for data set 'wine'.*'breast_cancer'"):
+        pipeline_arguments(str(root), config)
+    assert pipeline_arguments(str(root), config.model_copy(update={"name": "wine"}))

@@ -12,7 +12,7 @@ from mlcycle.data.incoming import incoming_fingerprint, incoming_uri
 from mlcycle.data.quarantine import rejected_uri
 from mlcycle.data.seed import seed_incoming
 from mlcycle.lineage import code_version, git_commit
-from mlcycle.model.registry import Registry
+from mlcycle.model.registry import Registry, RegistryError
 
 
 def seed_if_first_run(root: str, config: DatasetConfig) -> str | None:
@@ -32,9 +32,19 @@ def pipeline_arguments(root: str, config: DatasetConfig) -> dict[str, str]:
     """The run's parameters. The incoming listing and the champion are inputs, so that new
     data or a new champion is never answered from the cache.
 
-    RegistryError, before any step starts, if the champion to compare with is broken.
+    RegistryError, before any step starts, if the champion to compare with is broken or was
+    trained for another data set (its files would be validated against the wrong config and
+    quarantined, and the gate would compare unlike with unlike).
     """
-    champion = Registry(root).verify_champion()
+    registry = Registry(root)
+    champion = registry.verify_champion()
+    trained_for = registry.get(champion).dataset if champion else None
+    if trained_for and trained_for != config.name:  # None: a version from before the field
+        raise RegistryError(
+            f"the champion at {root} ({champion}) was trained for data set {trained_for!r}, "
+            f"and this run's config is for {config.name!r}: give the config it was trained "
+            "with (--config, MLCYCLE_CONFIG), or another --root for a new data set"
+        )
     return {
         "root": root,
         "config": config.to_json(),
