@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import difflib
+import inspect
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 ColumnType = Literal["numeric", "categorical"]
 Metric = Literal[
@@ -51,6 +61,25 @@ class Candidate(_Strict):
     estimator: Literal["logistic_regression", "hist_gradient_boosting", "random_forest", "svm"]
     params: dict[str, Any] = Field(default_factory=dict, description="Fixed hyperparameters.")
     grid: dict[str, list[Any]] = Field(default_factory=dict, description="Searched by CV.")
+
+
+def default_candidates() -> list[Candidate]:
+    """A config without `candidates` tries these: a linear model (classes weighted evenly, so
+    a minority class is not ignored) and boosted trees (for what a line cannot separate)."""
+    return [
+        Candidate(
+            name="logistic_regression",
+            estimator="logistic_regression",
+            params={"max_iter": 2000, "class_weight": "balanced"},
+            grid={"C": [0.1, 1.0, 10.0]},
+        ),
+        Candidate(
+            name="gradient_boosting",
+            estimator="hist_gradient_boosting",
+            params={"max_iter": 100, "early_stopping": False},
+            grid={"learning_rate": [0.05, 0.1], "max_leaf_nodes": [7, 15]},
+        ),
+    ]
 
 
 class Gate(_Strict):
@@ -196,7 +225,7 @@ class Display(_Strict):
 class DatasetConfig(_Strict):
     """A tabular classification problem described by configuration alone."""
 
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    name: str = Field(description="The data set's name: lowercase letters, digits, _ and -.")
     label: str
     positive_class: str | None = Field(
         None, description="Binary problems: the class whose recall matters (required)."
@@ -222,7 +251,11 @@ class DatasetConfig(_Strict):
         description="BLAS/OpenMP threads for training; default: 1 for small data "
         "(threads cost more than they save there), all cores for large.",
     )
-    candidates: list[Candidate] = Field(min_length=1)
+    candidates: list[Candidate] = Field(
+        default_factory=default_candidates,
+        min_length=1,
+        description="The models to try, each with its grid; default: default_candidates().",
+    )
     numeric_transform: NumericTransform = Field(
         "standard",
         description="How numbers are scaled for the models: standard (mean 0, variance 1) or "
@@ -255,6 +288,18 @@ class DatasetConfig(_Strict):
     @classmethod
     def _class_as_text(cls, value: Any) -> Any:
         return class_as_text(value, "positive_class")
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_an_identifier(cls, name: str) -> str:
+        # It names each version's data set and the Vertex AI job (mlcycle-<name>).
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name):
+            example = re.sub(r"[^a-z0-9_-]+", "_", name.lower()).strip("_-") or "my_data"
+            raise ValueError(
+                f"{name!r}: a name is lowercase letters, digits, _ and -, starting with a "
+                f"letter or digit (e.g. {example!r})"
+            )
+        return name
 
     @field_validator("candidates")
     @classmethod
@@ -337,5 +382,65 @@ def load_config(path: str | Path) -> DatasetConfig:
         )
     try:
         return DatasetConfig.model_validate(raw)
-    except ValueError as exc:
-        raise ConfigError(f"config file {path} is invalid:\n{exc}") from None
+    except ValidationError as exc:
+        problems = "\n".join(f"  {line}" for line in describe_errors(exc))
+        raise ConfigError(f"config file {path} is invalid:\n{problems}") from None
+
+
+def describe_errors(exc: ValidationError) -> list[str]:
+    """Each of a config's errors as one line: where (`gate.thresholds.recal`), what is wrong,
+    the value given, and for an unknown key the nearest known one."""
+    lines = []
+    for error in exc.errors():
+        loc = tuple(part for part in error["loc"] if part != "[key]")  # a dict's bad key
+        where = ".".join(str(part) for part in loc)
+        message = error["msg"].removeprefix("Value error, ")
+        given = error.get("input")
+        if error["type"] == "literal_error":  # one of fixed words: the nearest, if any
+            words = re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", "")))
+            near = difflib.get_close_matches(str(given), words, n=1)
+            message = f"{message} (got {given!r}" + (f"; did you mean {near[0]}?)" if near else ")")
+        elif error["type"] == "missing":
+            message = "required"
+        elif error["type"] == "extra_forbidden":
+            known = _keys_at(loc[:-1])
+            near = difflib.get_close_matches(str(loc[-1]), known, n=1)
+            message = "not a key here" + (
+                f": did you mean {near[0]}?" if near else f" (known: {', '.join(known)})"
+            )
+        elif isinstance(given, str | int | float | bool) and not error["type"].startswith(
+            "value_error"  # our validators quote what they refuse themselves
+        ):
+            message = f"{message} (got {given!r})"
+        lines.append(f"{where}: {message}" if where else message)
+    return lines
+
+
+def _keys_at(loc: tuple[Any, ...]) -> list[str]:
+    """The keys the config allows at `loc` (e.g. ("gate",) -> primary_metric, thresholds...)."""
+    kind: Any = DatasetConfig
+    for part in loc:
+        kind = _inner(kind, part)
+    kind = _inner(kind, None)
+    return list(kind.model_fields) if _is_model(kind) else []
+
+
+def _inner(kind: Any, part: Any) -> Any:
+    """What `kind[part]` holds: a model's field, a list's item, a dict's value, through
+    `X | None`. With part None, only the optional is unwrapped."""
+    models = [k for k in (get_args(kind) or (kind,)) if k is not type(None)]
+    kind = (
+        models[0] if get_origin(kind) is not None and get_origin(kind) not in (list, dict) else kind
+    )
+    if part is None:
+        return kind
+    if _is_model(kind):
+        field = kind.model_fields.get(str(part))
+        return field.annotation if field else None
+    if get_origin(kind) in (list, dict):
+        return get_args(kind)[-1]
+    return None
+
+
+def _is_model(kind: Any) -> bool:
+    return inspect.isclass(kind) and issubclass(kind, BaseModel)

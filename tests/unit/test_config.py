@@ -25,13 +25,28 @@ def test_config_travels_as_json_unchanged(config: DatasetConfig) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("label: y\n", "candidates"),
-        ("name: x\nlabel: y\ncandidates: []\n", "candidates"),
+        ("label: y\n", "\n  name: required$"),
+        ("name: x\nlabel: y\ncandidates: []\n", "candidates: List should have at least 1"),
+        ("name: x\nlabel: y\nbogus: 1\n", "bogus: not a key here \\(known: name, label, "),
+        # A misspelt key or word: the nearest the config knows, with where it is.
         (
-            "name: x\nlabel: y\nbogus: 1\ncandidates: [{name: a, estimator: logistic_regression}]",
-            "bogus",
+            "name: x\nlabel: y\ngate: {primary: roc_auc}\n",
+            "gate.primary: .*did you mean primary_metric",
         ),
-        ("name: x\nlabel: y\ncandidates: [{name: a, estimator: naive_bayes}]", "estimator"),
+        (
+            "name: x\nlabel: y\ngate: {thresholds: {recal: 0.9}}\n",
+            "gate.thresholds.recal: .*\\(got 'recal'; did you mean recall\\?\\)",
+        ),
+        ("name: x\nlabel: y\ncalibration: sigmod\n", "calibration: .*did you mean sigmoid"),
+        (
+            "name: x\nlabel: y\ncandidates: [{name: a, estimator: naive_bayes}]",
+            "candidates.0.estimator: Input should be .* \\(got 'naive_bayes'\\)",
+        ),
+        (
+            "name: My Loans\nlabel: y\n",
+            "name: 'My Loans': a name is lowercase .* \\(e.g. 'my_loans'\\)",
+        ),
+        ("name: x\nlabel: y\ntest_size: 2\n", "test_size: Input should be less than 1 \\(got 2\\)"),
         # An SVM gives scores: without calibration the model would have no probabilities,
         # and its grid search (before calibration) cannot score probabilities.
         (
@@ -68,6 +83,17 @@ def test_bad_config_names_the_problem(tmp_path: Path, text: str, expected: str) 
     with pytest.raises(ConfigError, match=expected) as info:
         load_config(path)
     assert str(path) in str(info.value)
+    assert "errors.pydantic.dev" not in str(info.value)  # pydantic's own help link, not ours
+
+
+def test_a_config_needs_only_a_name_and_a_label(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("name: loans\nlabel: outcome\n")
+    config = load_config(path)
+    assert [c.estimator for c in config.candidates] == [
+        "logistic_regression",
+        "hist_gradient_boosting",
+    ]
 
 
 def test_missing_config_file(tmp_path: Path) -> None:
