@@ -73,7 +73,7 @@ class DataReport:
                 count = (
                     f" ({plural(issue.count, issue.unit)}{at})" if issue.count is not None else ""
                 )
-                examples = f" e.g. {issue.examples}" if issue.examples else ""
+                examples = f"; found: {issue.examples}" if issue.examples else ""
                 prefix = f"[{where}] " if where else ""
                 lines.append(f"  {label}: {prefix}{issue.rule}{count}: {issue.message}{examples}")
         return "\n".join(lines)
