@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from fastapi.testclient import TestClient
 
 from mlcycle import storage
@@ -75,7 +76,13 @@ def test_three_classes_and_a_text_feature(tmp_path: Path) -> None:
             [p["probabilities"][c] for c in model.classes_] for p in response.json()["predictions"]
         ]
         assert np.abs(np.array(got) - expected).max() <= 1e-5
-        bad = client.post("/v1/predict", json={"instances": [{"x": 1, "y": 2, "colour": 3}]})
+        # A number for a text feature is read as its text (a code such as 3 is "3", as
+        # pandas reads a file's codes in training); a list is no category at all.
+        as_text = client.post("/v1/predict", json={"instances": [{"x": 1, "y": 2, "colour": 3}]})
+        quoted = client.post("/v1/predict", json={"instances": [{"x": 1, "y": 2, "colour": "3"}]})
+        assert as_text.status_code == 200, as_text.text
+        assert as_text.json()["predictions"] == quoted.json()["predictions"]
+        bad = client.post("/v1/predict", json={"instances": [{"x": 1, "y": 2, "colour": [3]}]})
         assert bad.status_code == 422
         assert (bad.json()["errors"][0]["instance"], bad.json()["errors"][0]["field"]) == (
             0,
@@ -107,3 +114,87 @@ def test_documented_route_answers_like_the_fast_path(root: Path) -> None:
             413,
             422,
         }
+
+
+def coded_frame(rows: int = 300) -> pd.DataFrame:
+    """A true/false column and a column of shop codes with a gap: pandas reads them as
+    booleans and as floats (12345.0), as it would a real export."""
+    rng = np.random.default_rng(2)
+    member = rng.random(rows) < 0.5
+    shop = rng.choice([12345, 678], rows).astype(float)
+    shop[::25] = np.nan
+    x = rng.normal(0.0, 1.0, rows)
+    score = x + 2.0 * member + 1.5 * (shop == 12345)
+    label = np.where(score > np.median(score), "yes", "no")
+    return pd.DataFrame({"x": x, "member": member, "shop": shop, "bought": label})
+
+
+def test_true_false_and_codes_are_the_text_training_read(tmp_path: Path) -> None:
+    """A client sends true or 12345 as JSON, "true" in a CSV, booleans or integers in Arrow:
+    each is the category training saw, not an error and not an unseen value."""
+    import pyarrow as pa
+
+    from mlcycle.api.columnar import ARROW, CSV
+
+    from .test_columnar import read_answer
+
+    root = str(tmp_path / "root")
+    frame = coded_frame()
+    storage.write_text(storage.join(incoming_uri(root), "coded.csv"), frame.to_csv(index=False))
+    config = DatasetConfig.model_validate(
+        {
+            "name": "coded",
+            "label": "bought",
+            "positive_class": "yes",
+            "column_types": {"shop": "categorical"},
+        }
+    )
+    summary = train_and_register(root, tmp_path / "work", config)
+    Registry(root).promote(summary["version"])
+    with TestClient(create_app(api_settings(), serving_for(tmp_path / "root"))) as client:
+        features = {f["name"]: f for f in client.get("/v1/schema").json()["features"]}
+        assert features["member"]["categories"] == ["False", "True"]
+        assert features["shop"]["categories"] == ["12345", "678"]  # not 12345.0
+
+        def predictions(instances: list[dict]) -> list[dict]:
+            response = client.post("/v1/predict", json={"instances": instances})
+            assert response.status_code == 200, response.text
+            return response.json()["predictions"]
+
+        texts = [
+            {"x": 0.3, "member": "True", "shop": "12345"},
+            {"x": -1.0, "member": "False", "shop": "678"},
+        ]
+        expected = predictions(texts)
+        assert all(not p["warnings"]["unseen_category"] for p in expected)
+        assert expected[0]["label"] == "yes" and expected[1]["label"] == "no"
+        native = [
+            {"x": 0.3, "member": True, "shop": 12345},
+            {"x": -1.0, "member": False, "shop": 678.0},
+        ]
+        assert predictions(native) == expected
+        spelt = [
+            {"x": 0.3, "member": "true", "shop": "12345"},
+            {"x": -1.0, "member": "FALSE", "shop": "678"},
+        ]
+        assert predictions(spelt) == expected
+
+        arrow_table = pa.table(
+            {"x": [0.3, -1.0], "member": [True, False], "shop": pa.array([12345, 678], pa.int64())}
+        )
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, arrow_table.schema) as writer:
+            writer.write_table(arrow_table)
+        bodies = {CSV: b"x,member,shop\n0.3,true,12345\n-1,false,678\n"}
+        bodies[ARROW] = sink.getvalue().to_pybytes()
+        for media_type, body in bodies.items():
+            response = client.post(
+                "/v1/predict", content=body, headers={"content-type": media_type}
+            )
+            assert response.status_code == 200, (media_type, response.text)
+            table = read_answer(response.content, media_type)
+            assert table.column("label").to_pylist() == ["yes", "no"], media_type
+            assert table.column("probability_yes").to_pylist() == pytest.approx(
+                [p["probabilities"]["yes"] for p in expected], abs=1e-12
+            )
+            assert not any(table.column("warnings").to_pylist()), media_type

@@ -28,6 +28,7 @@ from mlcycle.api.requests import (
     refusal,
     too_many,
 )
+from mlcycle.data.categories import BOOLEAN_TEXT, boolean_cells, category_text
 from mlcycle.model.predict import FeatureBatch
 from mlcycle.model.version import Feature, FeatureSchema
 
@@ -297,13 +298,17 @@ def _text_block(table: Any, features: list[Feature], errors: list) -> np.ndarray
     for j, feature in enumerate(features):
         column = table.column(feature.name)
         kind = column.type
-        if not (
-            pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind)
-        ):
-            message = f"expected text, got a column of {kind}"
+        if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind):
+            values = column.to_pylist()  # None stays None: unknown
+            if boolean_cells(feature.categories):  # a CSV's true/TRUE, as pandas read them
+                values = [BOOLEAN_TEXT.get(v.lower(), v) if v else v for v in values]
+            block[:, j] = values
+        elif pa.types.is_boolean(kind) or pa.types.is_integer(kind) or pa.types.is_floating(kind):
+            cells = column.to_pylist()
+            block[:, j] = [None if v is None or v != v else category_text(v) for v in cells]
+        else:
+            message = f"expected text (or true/false, numbers), got a column of {kind}"
             errors.append(problem(None, feature.name, "string_type", message))
-            continue
-        block[:, j] = column.to_pylist()  # None stays None: unknown
     return block
 
 

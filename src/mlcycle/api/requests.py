@@ -10,10 +10,11 @@ import operator
 from typing import Annotated, Any, NotRequired, Required
 
 import numpy as np
-from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import ConfigDict, Field, GetPydanticSchema, TypeAdapter, ValidationError
 from pydantic_core import to_json
 from typing_extensions import TypedDict
 
+from mlcycle.data.categories import BOOLEAN_TEXT, boolean_cells, category_text
 from mlcycle.model.input_checks import hard_limits
 from mlcycle.model.predict import FeatureBatch
 from mlcycle.model.version import Feature, FeatureSchema
@@ -104,9 +105,37 @@ def _feature_type(feature: Feature) -> Any:
     categories = feature.categories or []
     description = (
         f"Text; seen in training: {', '.join(map(str, categories[:20]))}. null = unknown "
-        "(imputed). Another value: answered with a warning (unseen_category)."
+        "(imputed). Another value: answered with a warning (unseen_category). true/false and "
+        "whole numbers are the text training read them as (True, False, 12345)."
     )
-    return Annotated[str | None, Field(strict=True, description=description)]
+    return Annotated[str | None, _CATEGORY, Field(description=description)]
+
+
+def _category_schema(_source: Any, _handler: Any) -> Any:
+    """Text, or a JSON boolean or number turned into its training text; one error otherwise.
+    Text is checked in pydantic-core alone: only a boolean or a number calls Python."""
+    from pydantic_core import core_schema as cs
+
+    scalar = cs.union_schema(
+        [
+            cs.bool_schema(strict=True),
+            cs.int_schema(strict=True),
+            cs.float_schema(strict=True, allow_inf_nan=False),
+        ]
+    )
+    return cs.nullable_schema(
+        cs.union_schema(
+            [
+                cs.str_schema(strict=True),
+                cs.no_info_after_validator_function(category_text, scalar),
+            ],
+            custom_error_type="text_type",
+            custom_error_message="Input should be text (true/false and numbers are read as text)",
+        )
+    )
+
+
+_CATEGORY = GetPydanticSchema(_category_schema)
 
 
 def request_adapter(schema: FeatureSchema, max_instances: int) -> TypeAdapter:
@@ -189,4 +218,8 @@ def to_batch(instances: list[dict[str, Any]], schema: FeatureSchema) -> FeatureB
         return np.array(rows, dtype=dtype)  # None -> nan for float64
 
     values = block(numeric, np.float64)
-    return FeatureBatch(numeric, values, categorical, block(categorical, object))
+    texts = block(categorical, object)
+    for j, feature in enumerate(f for f in schema.features if f.type != "numeric"):
+        if boolean_cells(feature.categories):  # "true" sent as text: as pandas read it
+            texts[:, j] = [BOOLEAN_TEXT.get(v.lower(), v) if v else v for v in texts[:, j]]
+    return FeatureBatch(numeric, values, categorical, texts)

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from mlcycle.config import ColumnType, DatasetConfig
+from mlcycle.data.categories import category_text
 
 EXAMPLES_PER_CLASS = 3
 # A column whose non-missing values are at least this share numbers is numeric; the rest of
@@ -125,7 +126,9 @@ def display_names(config: DatasetConfig, classes: list[str]) -> dict[str, Any]:
 def coerce_features(
     frame: pd.DataFrame, types: dict[str, str]
 ) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
-    """Numeric columns as floats, categorical as text; returns the values that were not numbers."""
+    """Numeric columns as floats, categorical as text (`category_text`: 12345.0 is "12345",
+    as in a file without the gap that made pandas read floats); returns the values that were
+    not numbers."""
     out = frame.copy()
     bad: dict[str, pd.Series] = {}
     for name, kind in types.items():
@@ -137,5 +140,5 @@ def coerce_features(
                 bad[name] = raw[wrong]
             out[name] = parsed
         else:
-            out[name] = raw.map(lambda v: v if pd.isna(v) else str(v)).astype(object)
+            out[name] = raw.map(lambda v: v if pd.isna(v) else category_text(v)).astype(object)
     return out, bad

@@ -1,0 +1,34 @@
+"""A categorical value as the model knows it: text, spelt the same in training and serving.
+
+Training reads a file with pandas, which turns a column of true/TRUE/True into booleans and a
+column of codes with a gap into floats (12345.0); clients send JSON true or 12345, or Arrow
+booleans and integers. Each is the one text the model was fitted on. Imports nothing heavy:
+the API uses it on every request.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+BOOLEAN_TEXT = {"true": "True", "false": "False"}  # the spellings pandas reads as booleans
+
+
+def category_text(value: Any) -> str:
+    """True/False as Python spells them; a whole number without a decimal point; the rest as
+    str() gives it. Text is returned as it is (an id such as 007 keeps its zeros)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or type(value).__name__ == "bool_":  # numpy's is not a bool
+        return "True" if value else "False"
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def boolean_cells(categories: list[str] | None) -> bool:
+    """Whether a feature's categories are those of a true/false column: its cells in a CSV
+    are then read as pandas read them in training (true, TRUE -> True)."""
+    return bool(categories) and set(categories) <= set(BOOLEAN_TEXT.values())
