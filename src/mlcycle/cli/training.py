@@ -40,8 +40,11 @@ def train(
     Returns when the pipeline finished, promoted or not; raises typer.Exit with the
     command's exit code (EXIT_REJECTED, EXIT_LOST, EXIT_INTERRUPTED, 1) otherwise.
     """
+    from mlcycle import storage
+    from mlcycle.pipeline.launch import champion_to_compare
     from mlcycle.pipeline.local import run_pipeline
 
+    champion_to_compare(storage.normalize(settings.root), dataset)  # one line, not a step table
     progress = Progress()
     console.print(f"[bold]mlcycle run[/] root={settings.root} config={settings.config}")
     interrupt_on_signals()  # SIGTERM too: the steps are ended, not left running

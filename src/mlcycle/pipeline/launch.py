@@ -28,13 +28,12 @@ def seed_if_first_run(root: str, config: DatasetConfig) -> str | None:
     return seed_incoming(incoming_uri(root), config.seed_data)
 
 
-def pipeline_arguments(root: str, config: DatasetConfig) -> dict[str, str]:
-    """The run's parameters. The incoming listing and the champion are inputs, so that new
-    data or a new champion is never answered from the cache.
+def champion_to_compare(root: str, config: DatasetConfig) -> str | None:
+    """The root's champion, verified, that a run with `config` compares with (None: none).
 
-    RegistryError, before any step starts, if the champion to compare with is broken or was
-    trained for another data set (its files would be validated against the wrong config and
-    quarantined, and the gate would compare unlike with unlike).
+    RegistryError if it is broken or was trained for another data set: its files would be
+    validated against the wrong config and quarantined, and the gate would compare unlike
+    with unlike. `mlcycle run` asks before it shows any step; `pipeline_arguments` asks too.
     """
     registry = Registry(root)
     champion = registry.verify_champion()
@@ -45,6 +44,14 @@ def pipeline_arguments(root: str, config: DatasetConfig) -> dict[str, str]:
             f"and this run's config is for {config.name!r}: give the config it was trained "
             "with (--config, MLCYCLE_CONFIG), or another --root for a new data set"
         )
+    return champion
+
+
+def pipeline_arguments(root: str, config: DatasetConfig) -> dict[str, str]:
+    """The run's parameters. The incoming listing and the champion are inputs, so that new
+    data or a new champion is never answered from the cache. RegistryError, before any step
+    starts, from `champion_to_compare`."""
+    champion = champion_to_compare(root, config)
     return {
         "root": root,
         "config": config.to_json(),
