@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlcycle.data.categories import boolean_cells, category_text
+from mlcycle.data.categories import as_trained, boolean_cells, category_text
 from mlcycle.data.schema import coerce_features
 from mlcycle.model.candidates import prepare_features
 
@@ -43,3 +43,10 @@ def test_a_code_column_with_a_gap_reads_as_the_codes() -> None:
 def test_boolean_cells_are_those_of_a_true_false_column() -> None:
     assert boolean_cells(["False", "True"]) and boolean_cells(["True"])
     assert not boolean_cells(["False", "True", "maybe"]) and not boolean_cells(None)
+    assert as_trained(["true", "FALSE", None, "maybe"], ["False", "True"]) == [
+        "True",
+        "False",
+        None,
+        "maybe",
+    ]
+    assert as_trained(["true"], ["true", "yes"]) == ["true"]  # not a true/false column

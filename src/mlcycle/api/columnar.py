@@ -28,7 +28,7 @@ from mlcycle.api.requests import (
     refusal,
     too_many,
 )
-from mlcycle.data.categories import BOOLEAN_TEXT, boolean_cells, category_text
+from mlcycle.data.categories import as_trained, category_text
 from mlcycle.model.predict import FeatureBatch
 from mlcycle.model.version import Feature, FeatureSchema
 
@@ -299,10 +299,8 @@ def _text_block(table: Any, features: list[Feature], errors: list) -> np.ndarray
         column = table.column(feature.name)
         kind = column.type
         if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind):
-            values = column.to_pylist()  # None stays None: unknown
-            if boolean_cells(feature.categories):  # a CSV's true/TRUE, as pandas read them
-                values = [BOOLEAN_TEXT.get(v.lower(), v) if v else v for v in values]
-            block[:, j] = values
+            # None stays None: unknown. A CSV's true/TRUE is read as pandas read it.
+            block[:, j] = as_trained(column.to_pylist(), feature.categories)
         elif pa.types.is_boolean(kind) or pa.types.is_integer(kind) or pa.types.is_floating(kind):
             cells = column.to_pylist()
             block[:, j] = [None if v is None or v != v else category_text(v) for v in cells]

@@ -14,7 +14,7 @@ from pydantic import ConfigDict, Field, GetPydanticSchema, TypeAdapter, Validati
 from pydantic_core import to_json
 from typing_extensions import TypedDict
 
-from mlcycle.data.categories import BOOLEAN_TEXT, boolean_cells, category_text
+from mlcycle.data.categories import as_trained, category_text
 from mlcycle.model.input_checks import hard_limits
 from mlcycle.model.predict import FeatureBatch
 from mlcycle.model.version import Feature, FeatureSchema
@@ -220,6 +220,5 @@ def to_batch(instances: list[dict[str, Any]], schema: FeatureSchema) -> FeatureB
     values = block(numeric, np.float64)
     texts = block(categorical, object)
     for j, feature in enumerate(f for f in schema.features if f.type != "numeric"):
-        if boolean_cells(feature.categories):  # "true" sent as text: as pandas read it
-            texts[:, j] = [BOOLEAN_TEXT.get(v.lower(), v) if v else v for v in texts[:, j]]
+        texts[:, j] = as_trained(texts[:, j], feature.categories)  # "true" sent as text
     return FeatureBatch(numeric, values, categorical, texts)

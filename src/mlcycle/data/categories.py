@@ -28,6 +28,14 @@ def category_text(value: Any) -> str:
     return str(value)
 
 
+def as_trained(texts: Any, categories: list[str] | None) -> Any:
+    """A feature's texts as training spelt them: for a true/false feature, a client's
+    true/TRUE is True (as pandas read the file); any other feature's are returned as given."""
+    if not boolean_cells(categories):
+        return texts
+    return [BOOLEAN_TEXT.get(v.lower(), v) if v else v for v in texts]
+
+
 def boolean_cells(categories: list[str] | None) -> bool:
     """Whether a feature's categories are those of a true/false column: its cells in a CSV
     are then read as pandas read them in training (true, TRUE -> True)."""

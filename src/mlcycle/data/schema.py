@@ -140,5 +140,10 @@ def coerce_features(
                 bad[name] = raw[wrong]
             out[name] = parsed
         else:
-            out[name] = raw.map(lambda v: v if pd.isna(v) else category_text(v)).astype(object)
+            out[name] = category_column(raw).astype(object)
     return out, bad
+
+
+def category_column(raw: pd.Series) -> pd.Series:
+    """A categorical column as text (`category_text`); missing values stay as they are."""
+    return raw.map(lambda v: v if pd.isna(v) else category_text(v))

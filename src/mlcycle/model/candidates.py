@@ -15,7 +15,7 @@ from sklearn.preprocessing import OneHotEncoder, PowerTransformer, StandardScale
 from sklearn.svm import SVC
 
 from mlcycle.config import Candidate, NumericTransform
-from mlcycle.data.categories import category_text
+from mlcycle.data.schema import category_column
 
 ESTIMATORS: dict[str, type] = {
     "logistic_regression": LogisticRegression,
@@ -90,6 +90,6 @@ def prepare_features(frame: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame
         if kind == "numeric":
             out[name] = pd.to_numeric(column, errors="coerce").astype("float64")
         else:
-            text = column.map(lambda v: v if pd.isna(v) else category_text(v))  # 12345.0 -> "12345"
+            text = category_column(column)  # 12345.0 -> "12345", as in training's clean step
             out[name] = np.where(column.isna(), np.nan, text).astype(object)
     return out
