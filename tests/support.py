@@ -58,3 +58,30 @@ def roc_auc_on(model, frame, target: str = "diagnosis", positive: str = "maligna
     features = frame.drop(columns=["id", target])
     column = list(model.classes_).index(positive)
     return roc_auc_score(frame[target] == positive, model.predict_proba(features)[:, column])
+
+
+def champion_trained_for(root: Any, dataset: str) -> str:
+    """Register and promote a dummy two-class model whose metadata says it was trained for
+    `dataset`, in the registry at `root`; returns its version."""
+    import io
+
+    import joblib
+    from sklearn.dummy import DummyClassifier
+
+    from mlcycle.model.registry import Registry
+
+    model = io.BytesIO()
+    joblib.dump(DummyClassifier().fit([[0], [1]], ["a", "b"]), model)
+    registry = Registry(str(root))
+    meta = registry.register(
+        {"model.joblib": model.getvalue()},
+        {
+            "dataset": dataset,
+            "metrics": {},
+            "gate": {"decision": "promoted"},
+            "lineage": {},
+            "schema": {"label": "cultivar", "classes": ["a", "b"], "features": []},
+        },
+    )
+    registry.promote(meta.version, ["first"])
+    return meta.version

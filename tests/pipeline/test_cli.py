@@ -276,27 +276,12 @@ def test_compile_writes_a_spec_kfp_loads(tmp_path: Path) -> None:
 def test_a_run_for_another_data_set_is_one_line_before_any_step(tmp_path: Path) -> None:
     """The root's champion was trained for 'wine', the default config is breast cancer's: the
     run says so in one line, shows no step, and leaves the user's file where it was."""
-    import joblib
-    from sklearn.dummy import DummyClassifier
-
-    from mlcycle.model.registry import Registry
+    from support import champion_trained_for
 
     incoming = tmp_path / "data" / "incoming"
     incoming.mkdir(parents=True)
     (incoming / "wine.csv").write_text("alcohol,cultivar\n13.2,a\n")
-    joblib.dump(DummyClassifier().fit([[0], [1]], ["a", "b"]), tmp_path / "m.joblib")
-    registry = Registry(str(tmp_path))
-    meta = registry.register(
-        {"model.joblib": (tmp_path / "m.joblib").read_bytes()},
-        {
-            "dataset": "wine",
-            "metrics": {},
-            "gate": {"decision": "promoted"},
-            "lineage": {},
-            "schema": {"label": "cultivar", "classes": ["a", "b"], "features": []},
-        },
-    )
-    registry.promote(meta.version, ["first"])
+    champion_trained_for(tmp_path, "wine")
     result = mlcycle("run", root=tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "trained for data set 'wine'" in result.stderr and "'breast_cancer'" in result.stderr

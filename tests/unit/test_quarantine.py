@@ -5,17 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import joblib
 import pandas as pd
 import pytest
-from sklearn.dummy import DummyClassifier
 
 from mlcycle.config import DatasetConfig
 from mlcycle.data.quarantine import quarantine, rejection_advice
 from mlcycle.data.report import DataRejected, DataReport, Issue
-from mlcycle.model.registry import Registry, RegistryError
+from mlcycle.model.registry import RegistryError
 from mlcycle.pipeline import steps
 from mlcycle.pipeline.launch import pipeline_arguments, seed_if_first_run
+from support import champion_trained_for
 
 
 def _root(tmp_path: Path, files: dict[str, str]) -> Path:
@@ -127,19 +126,7 @@ def test_a_run_for_another_data_set_stops_before_any_step(
     """A root whose champion was trained for another data set: the user's file would fail
     this config's validation and be quarantined. The run is refused first, naming both."""
     root = _root(tmp_path / "root", {"wine.csv": "alcohol,cultivar\n13.2,a\n"})
-    joblib.dump(DummyClassifier().fit([[0], [1]], ["a", "b"]), tmp_path / "m.joblib")
-    registry = Registry(str(root))
-    meta = registry.register(
-        {"model.joblib": (tmp_path / "m.joblib").read_bytes()},
-        {
-            "dataset": "wine",
-            "metrics": {},
-            "gate": {"decision": "promoted"},
-            "lineage": {},
-            "schema": {"label": "cultivar", "classes": ["a", "b"], "features": []},
-        },
-    )
-    registry.promote(meta.version, ["first"])
+    champion_trained_for(root, "wine")
     with pytest.raises(RegistryError, match=r"trained for data set 'wine'.*'breast_cancer'"):
         pipeline_arguments(str(root), config)
     assert pipeline_arguments(str(root), config.model_copy(update={"name": "wine"}))
