@@ -428,10 +428,8 @@ def _keys_at(loc: tuple[Any, ...]) -> list[str]:
 def _inner(kind: Any, part: Any) -> Any:
     """What `kind[part]` holds: a model's field, a list's item, a dict's value, through
     `X | None`. With part None, only the optional is unwrapped."""
-    models = [k for k in (get_args(kind) or (kind,)) if k is not type(None)]
-    kind = (
-        models[0] if get_origin(kind) is not None and get_origin(kind) not in (list, dict) else kind
-    )
+    if get_origin(kind) not in (None, list, dict):  # X | None, Annotated[X, ...]: X
+        kind = next(k for k in get_args(kind) if k is not type(None))
     if part is None:
         return kind
     if _is_model(kind):
