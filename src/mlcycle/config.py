@@ -232,7 +232,9 @@ class DatasetConfig(_Strict):
     )
     drop_columns: list[str] = Field(default_factory=list, description="Ids and leaks.")
     column_types: dict[str, ColumnType] = Field(
-        default_factory=dict, description="Overrides; other columns are inferred."
+        default_factory=dict,
+        description="Overrides; other columns are inferred. A categorical column's cells are "
+        "read as written, so codes keep their leading zeros.",
     )
     deduplicate: Literal["records", "features", "none"] = Field(
         "records",

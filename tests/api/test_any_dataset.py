@@ -118,15 +118,17 @@ def test_documented_route_answers_like_the_fast_path(root: Path) -> None:
 
 def coded_frame(rows: int = 300) -> pd.DataFrame:
     """A true/false column and a column of shop codes with a gap: pandas reads them as
-    booleans and as floats (12345.0), as it would a real export."""
+    booleans and as floats (12345.0), as it would a real export. Area codes have leading
+    zeros, which only a column declared categorical keeps."""
     rng = np.random.default_rng(2)
     member = rng.random(rows) < 0.5
     shop = rng.choice([12345, 678], rows).astype(float)
     shop[::25] = np.nan
+    area = rng.choice(["00712", "02134"], rows)
     x = rng.normal(0.0, 1.0, rows)
-    score = x + 2.0 * member + 1.5 * (shop == 12345)
+    score = x + 2.0 * member + 1.5 * (shop == 12345) + 1.0 * (area == "00712")
     label = np.where(score > np.median(score), "yes", "no")
-    return pd.DataFrame({"x": x, "member": member, "shop": shop, "bought": label})
+    return pd.DataFrame({"x": x, "member": member, "shop": shop, "area": area, "bought": label})
 
 
 def test_true_false_and_codes_are_the_text_training_read(tmp_path: Path) -> None:
@@ -146,7 +148,7 @@ def test_true_false_and_codes_are_the_text_training_read(tmp_path: Path) -> None
             "name": "coded",
             "label": "bought",
             "positive_class": "yes",
-            "column_types": {"shop": "categorical"},
+            "column_types": {"shop": "categorical", "area": "categorical"},
         }
     )
     summary = train_and_register(root, tmp_path / "work", config)
@@ -155,6 +157,7 @@ def test_true_false_and_codes_are_the_text_training_read(tmp_path: Path) -> None
         features = {f["name"]: f for f in client.get("/v1/schema").json()["features"]}
         assert features["member"]["categories"] == ["False", "True"]
         assert features["shop"]["categories"] == ["12345", "678"]  # not 12345.0
+        assert features["area"]["categories"] == ["00712", "02134"]  # not 712
 
         def predictions(instances: list[dict]) -> list[dict]:
             response = client.post("/v1/predict", json={"instances": instances})
@@ -162,30 +165,35 @@ def test_true_false_and_codes_are_the_text_training_read(tmp_path: Path) -> None
             return response.json()["predictions"]
 
         texts = [
-            {"x": 0.3, "member": "True", "shop": "12345"},
-            {"x": -1.0, "member": "False", "shop": "678"},
+            {"x": 0.3, "member": "True", "shop": "12345", "area": "00712"},
+            {"x": -1.0, "member": "False", "shop": "678", "area": "02134"},
         ]
         expected = predictions(texts)
         assert all(not p["warnings"]["unseen_category"] for p in expected)
         assert expected[0]["label"] == "yes" and expected[1]["label"] == "no"
         native = [
-            {"x": 0.3, "member": True, "shop": 12345},
-            {"x": -1.0, "member": False, "shop": 678.0},
+            {"x": 0.3, "member": True, "shop": 12345, "area": "00712"},
+            {"x": -1.0, "member": False, "shop": 678.0, "area": "02134"},
         ]
         assert predictions(native) == expected
         spelt = [
-            {"x": 0.3, "member": "true", "shop": "12345"},
-            {"x": -1.0, "member": "FALSE", "shop": "678"},
+            {"x": 0.3, "member": "true", "shop": "12345", "area": "00712"},
+            {"x": -1.0, "member": "FALSE", "shop": "678", "area": "02134"},
         ]
         assert predictions(spelt) == expected
 
         arrow_table = pa.table(
-            {"x": [0.3, -1.0], "member": [True, False], "shop": pa.array([12345, 678], pa.int64())}
+            {
+                "x": [0.3, -1.0],
+                "member": [True, False],
+                "shop": pa.array([12345, 678], pa.int64()),
+                "area": ["00712", "02134"],
+            }
         )
         sink = pa.BufferOutputStream()
         with pa.ipc.new_stream(sink, arrow_table.schema) as writer:
             writer.write_table(arrow_table)
-        bodies = {CSV: b"x,member,shop\n0.3,true,12345\n-1,false,678\n"}
+        bodies = {CSV: b"x,member,shop,area\n0.3,true,12345,00712\n-1,false,678,02134\n"}
         bodies[ARROW] = sink.getvalue().to_pybytes()
         for media_type, body in bodies.items():
             response = client.post(

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from mlcycle.data.categories import as_trained, boolean_cells, category_text
+from mlcycle.data.ingest import parse_file
 from mlcycle.data.schema import coerce_features
 from mlcycle.model.candidates import prepare_features
 
@@ -50,3 +51,24 @@ def test_boolean_cells_are_those_of_a_true_false_column() -> None:
         "maybe",
     ]
     assert as_trained(["true"], ["true", "yes"]) == ["true"]  # not a true/false column
+
+
+def test_a_declared_categorical_column_is_read_as_written() -> None:
+    """Codes keep their zeros; true/false and a float writer's 12345.0 are spelt as pandas
+    reads them in an undeclared column, so declaring a column changes nothing else."""
+    data = b"zip,flag,shop,x,y\n00712,true,12345.0,00712,p\n,FALSE,,1.5,q\n02134,False,678.0,3,p\n"
+    declared = parse_file("a.csv", data, text_columns=["zip", "flag", "shop"])
+    assert declared["zip"].tolist()[::2] == ["00712", "02134"] and pd.isna(declared["zip"][1])
+    assert declared["flag"].tolist() == ["True", "False", "False"]
+    assert declared["shop"].tolist()[::2] == ["12345", "678"]
+    assert declared["x"].tolist() == [712.0, 1.5, 3.0]  # not declared: a number
+    plain, _ = coerce_features(
+        parse_file("a.csv", data), dict.fromkeys(["flag", "shop"], "categorical")
+    )
+    assert plain["flag"].tolist() == declared["flag"].tolist()
+    assert plain["shop"].tolist()[::2] == declared["shop"].tolist()[::2]
+
+
+def test_a_declared_column_of_other_text_is_kept_as_written() -> None:
+    frame = parse_file("a.csv", b"c,y\ntrue,p\nmaybe,q\n-3.00,p\n1.50,q\n", text_columns=["c"])
+    assert frame["c"].tolist() == ["true", "maybe", "-3", "1.50"]

@@ -9,9 +9,11 @@ the API uses it on every request.
 from __future__ import annotations
 
 import numbers
+import re
 from typing import Any
 
 BOOLEAN_TEXT = {"true": "True", "false": "False"}  # the spellings pandas reads as booleans
+WHOLE_FLOAT = re.compile(r"^(-?\d+)\.0+$")  # 12345.0, as a float column is written out
 
 
 def category_text(value: Any) -> str:
@@ -34,6 +36,17 @@ def as_trained(texts: Any, categories: list[str] | None) -> Any:
     if not boolean_cells(categories):
         return texts
     return [BOOLEAN_TEXT.get(v.lower(), v) if v else v for v in texts]
+
+
+def declared_text(texts: Any) -> Any:
+    """A column the config declares categorical, read as written so that its codes keep their
+    zeros (00712), spelt as `category_text` spells what pandas would have read: true/false as
+    True/False when every value is one, and a whole number a float writer left as 12345.0 as
+    12345."""
+    present = texts.dropna()
+    if not present.empty and present.str.lower().isin(list(BOOLEAN_TEXT)).all():
+        return texts.map(lambda v: BOOLEAN_TEXT[v.lower()] if isinstance(v, str) else v)
+    return texts.str.replace(WHOLE_FLOAT, r"\1", regex=True)
 
 
 def boolean_cells(categories: list[str] | None) -> bool:

@@ -8,11 +8,13 @@ import io
 import json
 import warnings
 from collections import Counter
+from collections.abc import Collection
 
 import pandas as pd
 
 from mlcycle import storage
 from mlcycle.config import Limits
+from mlcycle.data.categories import declared_text
 from mlcycle.data.incoming import READERS
 from mlcycle.data.report import DataRejected, DataReport, Issue
 
@@ -58,8 +60,11 @@ def value_kinds(frame: pd.DataFrame) -> dict[str, str]:
     return kinds
 
 
-def parse_file(name: str, data: bytes) -> pd.DataFrame:
-    """One incoming file as a DataFrame; ValueError names what is wrong with it."""
+def parse_file(name: str, data: bytes, text_columns: Collection[str] = ()) -> pd.DataFrame:
+    """One incoming file as a DataFrame; ValueError names what is wrong with it.
+
+    A CSV's `text_columns` (those the config declares categorical) are read as written, not as
+    the numbers or booleans pandas would make of them: a code 00712 keeps its zeros."""
     if not data.strip():
         raise ValueError("the file is empty")
     if name.lower().endswith((".parquet", ".pq")):
@@ -86,11 +91,12 @@ def parse_file(name: str, data: bytes) -> pd.DataFrame:
         header = []  # pandas names the problem below
     _check_separator(header)
     _check_header(header)
+    as_text = {h: str for h in header if h.strip() in text_columns}
     try:
         with warnings.catch_warnings():
             # More fields than header names: pandas would silently drop or index them.
             warnings.simplefilter("error", pd.errors.ParserWarning)
-            frame = pd.read_csv(io.StringIO(text), index_col=False)
+            frame = pd.read_csv(io.StringIO(text), index_col=False, dtype=as_text or None)
     except (pd.errors.ParserError, pd.errors.ParserWarning, pd.errors.EmptyDataError) as exc:
         raise ValueError(f"could not be parsed as CSV ({exc})") from None
     if frame.empty:
@@ -98,6 +104,8 @@ def parse_file(name: str, data: bytes) -> pd.DataFrame:
     unnamed = [c for c in frame.columns if str(c).startswith("Unnamed:")]
     if unnamed:
         raise ValueError(f"has {len(unnamed)} columns without a header name")
+    for column in as_text:
+        frame[column] = declared_text(frame[column])
     return frame
 
 
@@ -135,10 +143,13 @@ def _too_large(files: list[storage.FileInfo], limits: Limits) -> Issue | None:
 
 
 def ingest(
-    files: list[storage.FileInfo], limits: Limits | None = None
+    files: list[storage.FileInfo],
+    limits: Limits | None = None,
+    text_columns: Collection[str] = (),
 ) -> tuple[pd.DataFrame, DataReport]:
-    """Read and concatenate every incoming file; raise DataRejected naming each unreadable one,
-    or the limit that too much data exceeds (size before reading, rows after)."""
+    """Read and concatenate every incoming file (`text_columns` as `parse_file` reads them);
+    raise DataRejected naming each unreadable one, or the limit that too much data exceeds
+    (size before reading, rows after)."""
     limits = limits or Limits()
     report = DataReport(stage="ingest")
     frames = []
@@ -153,7 +164,7 @@ def ingest(
         raise DataRejected(report)
     for info in files:
         try:
-            frame = parse_file(info.name, storage.read_bytes(info.uri))
+            frame = parse_file(info.name, storage.read_bytes(info.uri), text_columns)
         except ValueError as exc:
             report.errors.append(Issue(rule="unreadable_file", file=info.name, message=str(exc)))
             continue

@@ -40,9 +40,11 @@ def ingest(*, config_json: str, root: str, snapshot_path: str, report_path: str)
     from mlcycle.data.quarantine import quarantine
     from mlcycle.data.report import DataRejected
 
+    config = DatasetConfig.from_json(config_json)
+    declared = [c for c, kind in config.column_types.items() if kind == "categorical"]
     try:
         frame, report = ingest_files(
-            storage.list_files(incoming_uri(root)), DatasetConfig.from_json(config_json).limits
+            storage.list_files(incoming_uri(root)), config.limits, declared
         )
     except DataRejected as exc:
         quarantine(root, exc.report)  # the unreadable files leave incoming
