@@ -116,7 +116,7 @@ def test_documented_route_answers_like_the_fast_path(root: Path) -> None:
         }
 
 
-def coded_frame(rows: int = 300) -> pd.DataFrame:
+def shop_frame(rows: int = 300) -> pd.DataFrame:
     """A true/false column and a column of shop codes with a gap: pandas reads them as
     booleans and as floats (12345.0), as it would a real export. Area codes have leading
     zeros, which only a column declared categorical keeps."""
@@ -141,7 +141,7 @@ def test_true_false_and_codes_are_the_text_training_read(tmp_path: Path) -> None
     from .test_columnar import read_answer
 
     root = str(tmp_path / "root")
-    frame = coded_frame()
+    frame = shop_frame()
     storage.write_text(storage.join(incoming_uri(root), "coded.csv"), frame.to_csv(index=False))
     config = DatasetConfig.model_validate(
         {
