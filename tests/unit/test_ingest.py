@@ -22,6 +22,16 @@ def test_csv_and_parquet_are_concatenated(tmp_path: Path) -> None:
     assert report.info["columns_by_file"]["one.csv"] == ["a", "y"]
 
 
+def test_a_declared_categorical_column_is_one_text_across_csv_and_parquet(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("shop,zip,y\n12345,00712,p\n")
+    pd.DataFrame({"shop": [678.0, None], "zip": ["02134", "00712"], "y": ["q", "p"]}).to_parquet(
+        tmp_path / "b.parquet"
+    )
+    frame, _ = ingest(_files(tmp_path), text_columns=["shop", "zip"])
+    assert frame["shop"].tolist()[:2] == ["12345", "678"] and pd.isna(frame["shop"][2])
+    assert frame["zip"].tolist() == ["00712", "02134", "00712"]
+
+
 def test_mixed_types_across_files_survive_as_text(tmp_path: Path) -> None:
     (tmp_path / "a.csv").write_text("x,y\n1,p\n")
     (tmp_path / "b.csv").write_text("x,y\nabc,q\n")

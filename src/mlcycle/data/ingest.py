@@ -17,6 +17,7 @@ from mlcycle.config import Limits
 from mlcycle.data.categories import declared_text
 from mlcycle.data.incoming import READERS
 from mlcycle.data.report import DataRejected, DataReport, Issue
+from mlcycle.data.schema import category_column
 
 # Field separators a CSV export may use instead of commas, and their names for the error.
 OTHER_SEPARATORS = {";": "semicolon", "\t": "tab", "|": "pipe"}
@@ -119,11 +120,12 @@ def content_hash(frame: pd.DataFrame) -> str:
 
 def _uniform_types(frame: pd.DataFrame) -> pd.DataFrame:
     """Columns that mix numbers and text (across files) become text, so Parquet can hold them;
-    validate decides what the text means."""
+    validate decides what the text means. Numbers are spelt as `category_text` spells them: a
+    Parquet file's 12345.0 beside a CSV's declared-categorical 12345 is the same code."""
     out = frame.copy()
     for column in out.columns:
         if out[column].dtype == object:
-            out[column] = out[column].map(lambda v: v if pd.isna(v) else str(v)).astype("string")
+            out[column] = category_column(out[column]).astype("string")
     return out
 
 
