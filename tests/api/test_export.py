@@ -122,6 +122,16 @@ def test_every_candidate_exports_with_text_features_missing_values_and_odd_names
     assert np.abs(onnx - sklearn).max() <= TOLERANCE
 
 
+def test_a_single_text_feature_exports() -> None:
+    """One feature, and it is text: most probe rows have nothing to blank."""
+    frame = mixed_frame()[["site", "kind"]]
+    types = {"site": "categorical"}
+    model = fitted("logistic_regression", frame.iloc[:300], types, "kind")
+    record = export_onnx(model, frame.iloc[300:], types).record
+    assert record["status"] == "exported", record
+    assert record["rows_with_missing_values_checked"] == 20
+
+
 def test_gradient_boosting_splits_exactly_as_scikit_learn_off_the_test_split_too(
     trained: Trained,
 ) -> None:

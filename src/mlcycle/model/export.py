@@ -326,7 +326,8 @@ def with_missing_values(frame: pd.DataFrame, rows: int = MISSING_PROBES) -> pd.D
     probes = frame.head(rows).copy().reset_index(drop=True)
     for i in range(len(probes)):
         blank = [c for j, c in enumerate(probes.columns) if (i + j) % 3 == 0]
-        probes.loc[i, blank] = np.nan
+        if blank:  # with one or two features some rows have none to blank (pandas refuses [])
+            probes.loc[i, blank] = np.nan
     return probes
 
 
