@@ -20,6 +20,20 @@ def test_clean_reports_every_change(bc_frame, config) -> None:
     assert list(out.columns) == [*types, "diagnosis"]
 
 
+def test_clean_names_classes_as_validate_counts_them(bc_frame, config) -> None:
+    """0/1 read as floats (a blank label among them) are the classes 0 and 1; spaces around a
+    label and a blank one are no class."""
+    frame = bc_frame.drop(columns=["id"]).head(6)
+    frame["diagnosis"] = [1.0, 0.0, np.nan, 1.0, 0.0, 0.0]
+    types = feature_types(frame, config)
+    out, changes = clean(frame, config, types)
+    assert out["diagnosis"].tolist() == ["1", "0", "1", "0", "0"]
+    frame["diagnosis"] = ["yes ", " no", "  ", "yes", "no", "no"]
+    out, changes = clean(frame, config, types)
+    assert out["diagnosis"].tolist() == ["yes", "no", "yes", "no", "no"]
+    assert changes["dropped_unlabelled_rows"] == 1
+
+
 def test_split_is_stratified_and_seeded(bc_frame, config) -> None:
     frame = bc_frame.drop(columns=["id"])
     train, test = split_data(frame, config)

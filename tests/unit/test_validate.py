@@ -109,6 +109,20 @@ def test_positive_class_must_exist(bc_frame, config) -> None:
     assert "'malignant'" in issue.message and "'B'" in issue.message and "'M'" in issue.message
 
 
+def test_a_coded_label_with_unlabelled_rows_has_the_codes_as_classes(bc_frame, config) -> None:
+    """A 0/1 label with blank cells reads as floats, and stray spaces ride along with text:
+    the classes are still 0 and 1 (and yes, not "yes ")."""
+    coded = bc_frame.assign(diagnosis=bc_frame["diagnosis"].eq("malignant").astype(float))
+    coded.loc[::40, "diagnosis"] = np.nan
+    report = _check(coded, config.model_copy(update={"positive_class": "1"}))
+    assert not report.errors, report.errors
+    assert set(report.info["class_counts"]) == {"0", "1"}
+    label = bc_frame["diagnosis"]
+    spaced = bc_frame.assign(diagnosis=label.where(bc_frame.index % 3 > 0, " " + label + " "))
+    report = _check(spaced, config)
+    assert report.info["class_counts"] == _check(bc_frame, config).info["class_counts"]
+
+
 def test_a_binary_label_without_positive_class_says_to_set_it(bc_frame, config) -> None:
     report = _check(bc_frame, config.model_copy(update={"positive_class": None}))
     [issue] = [i for i in report.errors if i.rule == "positive_class"]

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 
 from mlcycle.config import ColumnType, DatasetConfig
-from mlcycle.data.schema import coerce_features
+from mlcycle.data.schema import coerce_features, label_column
 
 
 def clean(
@@ -26,7 +26,7 @@ def clean(
     features = list(types)
     dropped_columns = [c for c in frame.columns if c not in features and c != config.label]
     out, not_numbers = coerce_features(frame[[*features, config.label]], types)
-    out[config.label] = out[config.label].map(lambda v: v if pd.isna(v) else str(v))
+    out[config.label] = label_column(out[config.label])
 
     unlabelled = out[config.label].isna()
     out = out[~unlabelled]

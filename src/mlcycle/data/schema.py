@@ -147,3 +147,10 @@ def coerce_features(
 def category_column(raw: pd.Series) -> pd.Series:
     """A categorical column as text (`category_text`); missing values stay as they are."""
     return raw.map(lambda v: v if pd.isna(v) else category_text(v))
+
+
+def label_column(raw: pd.Series) -> pd.Series:
+    """The label as class names: spelt as `category_text` spells a code (a 0/1 column with
+    unlabelled rows, read as 0.0/1.0, has classes 0 and 1), without surrounding spaces
+    ("yes " is yes); a blank label is a missing one."""
+    return raw.map(lambda v: v if pd.isna(v) else (category_text(v).strip() or None))

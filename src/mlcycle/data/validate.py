@@ -15,7 +15,7 @@ import pandera.pandas as pa
 
 from mlcycle.config import DatasetConfig
 from mlcycle.data.report import DataReport, Issue
-from mlcycle.data.schema import coerce_features, feature_columns, feature_types
+from mlcycle.data.schema import coerce_features, feature_columns, feature_types, label_column
 
 MAX_EXAMPLES = 5
 # Rules where the config and the data disagree: the fix may be in the config, not a file.
@@ -424,7 +424,7 @@ def _check_files(
 
 def _check_label(report: DataReport, label: pd.Series, config: DatasetConfig) -> dict[str, int]:
     """Enough classes, enough rows of each, and the positive class among them."""
-    label = label.map(lambda v: v if pd.isna(v) else str(v))
+    label = label_column(label)
     missing = int(label.isna().sum())
     if missing:
         report.warnings.append(
@@ -536,13 +536,7 @@ def _check_columns(
     """The pandera rules: errors beyond the tolerance, warnings for anything the champion
     never saw, and a warning for columns with many missing values."""
     rules = config.validation
-    frame = frame.assign(
-        **{
-            config.label: frame[config.label]
-            .map(lambda v: v if pd.isna(v) else str(v))
-            .astype(object)
-        }
-    )
+    frame = frame.assign(**{config.label: label_column(frame[config.label]).astype(object)})
     report.errors += _run(
         _column_checks(types, config, champion, rules.range_tolerance), frame, rows_by_file
     )
