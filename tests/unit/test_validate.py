@@ -362,3 +362,27 @@ def test_an_upload_that_extends_the_observed_range_says_so(
     assert report.info["range_extended"] == {
         "mean_radius": {"from": [low, top], "to": [low, top * 1.05]}
     }
+
+
+def test_text_that_is_not_a_category_warns(bc_frame, config) -> None:
+    """Numbers with thousands separators, and an id left in: each value a category of its
+    own. Declaring the column categorical says it is meant."""
+    frame = bc_frame.assign(
+        mean_area=bc_frame["mean_area"].map(lambda v: f"{v * 10:,.1f}"),
+        patient=[f"p-{i:05d}" for i in range(len(bc_frame))],
+    )
+    report = _check(frame, config)
+    assert not report.errors, report.errors
+    warned = {i.rule: i for i in report.warnings}
+    assert warned["numbers_as_text"].column == "mean_area"
+    assert "," in warned["numbers_as_text"].examples[0]
+    assert warned["mostly_unique_text"].column == "patient"
+    assert (
+        f"{len(frame)} distinct values in {len(frame)} rows" in warned["mostly_unique_text"].message
+    )
+    meant = config.model_copy(
+        update={"column_types": {"mean_area": "categorical", "patient": "categorical"}}
+    )
+    assert not _rules(_check(frame, meant).warnings) & {"numbers_as_text", "mostly_unique_text"}
+    few = _check(bc_frame.assign(site=np.where(bc_frame.index % 2, "north", "south")), config)
+    assert not _rules(few.warnings) & {"numbers_as_text", "mostly_unique_text"}

@@ -15,9 +15,18 @@ import pandera.pandas as pa
 
 from mlcycle.config import DatasetConfig
 from mlcycle.data.report import DataReport, Issue
-from mlcycle.data.schema import coerce_features, feature_columns, feature_types, label_column
+from mlcycle.data.schema import (
+    NUMERIC_SHARE,
+    coerce_features,
+    feature_columns,
+    feature_types,
+    label_column,
+)
 
 MAX_EXAMPLES = 5
+# Inferred text with at least this many values, nearly all distinct, teaches a model nothing.
+UNIQUE_TEXT_MIN_VALUES = 20
+UNIQUE_TEXT_SHARE = 0.9
 # Rules where the config and the data disagree: the fix may be in the config, not a file.
 CONFIG_RULES = frozenset({"decision", "positive_class"})
 
@@ -247,6 +256,10 @@ def validate(
     counts = _check_label(report, coerced[config.label], config)
     typed = {k: v for k, v in types.items() if k not in wrong}
     _check_columns(report, coerced.drop(columns=list(wrong)), typed, config, champion, rows_by_file)
+    inferred = [
+        c for c, kind in typed.items() if kind == "categorical" and c not in config.column_types
+    ]
+    _check_inferred_text(report, coerced, inferred)
     report.info |= {
         "rows": len(frame),
         "features": expected,
@@ -567,6 +580,44 @@ def _check_columns(
                     column=name,
                     count=int(frame[name].isna().sum()),
                     message=f"{share:.0%} of values are missing",
+                )
+            )
+
+
+def _check_inferred_text(report: DataReport, frame: pd.DataFrame, columns: list[str]) -> None:
+    """Warn about text columns that are likely not categories: numbers written with thousands
+    separators (1,234.5), and values nearly all distinct (an id or free text). Declaring the
+    column under column_types says it is meant, and silences this."""
+    for column in columns:
+        values = frame[column].dropna().astype(str)
+        if values.empty:
+            continue
+        plain = pd.to_numeric(values.str.replace(",", "", regex=False).str.strip(), errors="coerce")
+        if values.str.contains(",", regex=False).any() and plain.notna().mean() >= NUMERIC_SHARE:
+            report.warnings.append(
+                Issue(
+                    rule="numbers_as_text",
+                    column=column,
+                    count=int(values.str.contains(",", regex=False).sum()),
+                    examples=_examples(values[values.str.contains(",", regex=False)]),
+                    message="numbers written with thousands separators (1,234.5) are read as "
+                    "text, each value a category of its own: save the file without the "
+                    "separators (or, if it is text, declare it categorical under column_types)",
+                )
+            )
+        elif len(values) >= UNIQUE_TEXT_MIN_VALUES and (
+            values.nunique() >= UNIQUE_TEXT_SHARE * len(values)
+        ):
+            report.warnings.append(
+                Issue(
+                    rule="mostly_unique_text",
+                    column=column,
+                    count=int(values.nunique()),
+                    unit="distinct value",
+                    examples=_examples(values),
+                    message=f"{values.nunique()} distinct values in {len(values)} rows: a "
+                    "category seen once teaches the model nothing. An id or free text? List it "
+                    "under drop_columns, or declare it categorical under column_types to keep it",
                 )
             )
 
