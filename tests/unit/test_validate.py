@@ -74,6 +74,17 @@ def test_too_few_rows_of_a_class(bc_frame, config) -> None:
     assert "too_few_rows" in _rules(report.errors)
 
 
+def test_a_measured_label_says_it_is_no_classes(bc_frame, config) -> None:
+    """A regression target: hundreds of classes of one row each. The error names a few and
+    says what the label is, rather than listing every value."""
+    frame = bc_frame.assign(diagnosis=bc_frame["mean_area"].round(1))
+    report = _check(frame, config.model_copy(update={"positive_class": None}))
+    [issue] = [i for i in report.errors if i.rule == "too_few_rows"]
+    assert issue.count > 400
+    assert len(issue.examples) == 5 and f"and {issue.count - 5} more" in issue.message
+    assert "fractional numbers, a measurement rather than classes" in issue.message
+
+
 def test_far_out_of_range_is_an_error_near_is_a_warning(bc_frame, config, champion_schema) -> None:
     far = bc_frame.copy()
     far.loc[0, "mean_radius"] = 1e6

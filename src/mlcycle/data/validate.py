@@ -456,21 +456,30 @@ def _check_label(report: DataReport, label: pd.Series, config: DatasetConfig) ->
                 column=config.label,
                 count=len(counts),
                 unit="class",
-                examples=list(counts),
+                examples=list(counts)[:MAX_EXAMPLES],
                 message="at least two classes are needed to train a classifier",
             )
         )
     small = {k: v for k, v in counts.items() if v < config.validation.min_rows_per_class}
     if small:
+        shown = dict(list(small.items())[:MAX_EXAMPLES])
+        more = f" and {len(small) - len(shown)} more" if len(small) > len(shown) else ""
+        numbers = pd.to_numeric(pd.Series(list(counts)), errors="coerce")
+        measured = (
+            "; the label holds fractional numbers, a measurement rather than classes: mlcycle "
+            "trains classifiers, so put the values into classes in the file"
+            if numbers.notna().all() and (numbers % 1 != 0).any()
+            else ""
+        )
         report.errors.append(
             Issue(
                 rule="too_few_rows",
                 column=config.label,
                 count=len(small),
                 unit="class",
-                examples=list(small),
+                examples=list(shown),
                 message=f"each class needs at least {config.validation.min_rows_per_class} rows "
-                f"(have {small})",
+                f"(have {shown}{more}){measured}",
             )
         )
     if len(counts) > 2 and config.decision is not None:
@@ -480,7 +489,7 @@ def _check_label(report: DataReport, label: pd.Series, config: DatasetConfig) ->
                 column=config.label,
                 count=len(counts),
                 unit="class",
-                examples=list(counts),
+                examples=list(counts)[:MAX_EXAMPLES],
                 message=f"decision (config) sets an operating point for two classes; the label "
                 f"has {len(counts)}: remove decision, every label is then the most probable class",
             )
@@ -493,7 +502,7 @@ def _check_label(report: DataReport, label: pd.Series, config: DatasetConfig) ->
                 column=config.label,
                 count=len(counts),
                 unit="class",
-                examples=list(counts),
+                examples=list(counts)[:MAX_EXAMPLES],
                 message=f"positive_class {config.positive_class!r} (config) is for two classes; "
                 f"the label has {len(counts)}, so it is unused (recall, precision and f1 are "
                 "averaged over the classes): remove it from the config",
@@ -515,7 +524,7 @@ def _check_label(report: DataReport, label: pd.Series, config: DatasetConfig) ->
             Issue(
                 rule="positive_class",
                 column=config.label,
-                examples=list(counts),
+                examples=list(counts)[:MAX_EXAMPLES],
                 message=message,
             )
         )
