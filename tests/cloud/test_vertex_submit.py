@@ -77,7 +77,11 @@ def bucket_root(emulator: str) -> dict[str, str]:
         breast_cancer_frame().to_csv(index=False),
     )
     registry = Registry(ROOT)
-    schema = {"label": "y", "classes": ["a", "b"], "features": [{"name": "x", "type": "numeric"}]}
+    schema = {  # the config's label: a champion of another label is refused before any step
+        "label": "diagnosis",
+        "classes": ["benign", "malignant"],
+        "features": [{"name": "mean_radius", "type": "numeric"}],
+    }
     meta = registry.register(
         {"model.joblib": b"a stand-in model"},
         {"lineage": {}, "metrics": {}, "gate": {"decision": "promoted"}, "schema": schema},

@@ -129,4 +129,7 @@ def test_a_run_for_another_data_set_stops_before_any_step(
     champion_trained_for(root, "wine")
     with pytest.raises(RegistryError, match=r"trained for data set 'wine'.*'breast_cancer'"):
         pipeline_arguments(str(root), config)
-    assert pipeline_arguments(str(root), config.model_copy(update={"name": "wine"}))
+    wine = config.model_copy(update={"name": "wine", "label": "cultivar"})
+    assert pipeline_arguments(str(root), wine)
+    with pytest.raises(RegistryError, match=r"predicts 'cultivar'.*names the label 'grape'"):
+        pipeline_arguments(str(root), wine.model_copy(update={"label": "grape"}))

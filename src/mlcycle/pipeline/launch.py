@@ -31,18 +31,28 @@ def seed_if_first_run(root: str, config: DatasetConfig) -> str | None:
 def champion_to_compare(root: str, config: DatasetConfig) -> str | None:
     """The root's champion, verified, that a run with `config` compares with (None: none).
 
-    RegistryError if it is broken or was trained for another data set: its files would be
-    validated against the wrong config and quarantined, and the gate would compare unlike
-    with unlike. `mlcycle run` asks before it shows any step; `pipeline_arguments` asks too.
+    RegistryError if it is broken, was trained for another data set or predicts another label:
+    the files would be validated against the wrong config and quarantined, and the gate would
+    compare unlike with unlike. `mlcycle run` asks before it shows any step;
+    `pipeline_arguments` asks too.
     """
     registry = Registry(root)
     champion = registry.verify_champion()
-    trained_for = registry.get(champion).dataset if champion else None
+    if not champion:
+        return None
+    meta = registry.get(champion)
+    trained_for = meta.dataset
     if trained_for and trained_for != config.name:  # None: a version from before the field
         raise RegistryError(
             f"the champion at {root} ({champion}) was trained for data set {trained_for!r}, "
             f"and this run's config is for {config.name!r}: give the config it was trained "
             "with (--config, MLCYCLE_CONFIG), or another --root for a new data set"
+        )
+    if meta.feature_schema.label != config.label:
+        raise RegistryError(
+            f"the champion at {root} ({champion}) predicts {meta.feature_schema.label!r}, and "
+            f"this run's config names the label {config.label!r}: give the label the champion "
+            "was trained with, or another --root to predict something else"
         )
     return champion
 
