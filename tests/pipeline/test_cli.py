@@ -230,9 +230,12 @@ def test_data_add_list_rm(tmp_path: Path, bc_frame) -> None:
     bc_frame.head(5).to_csv(file, index=False)
     root = tmp_path / "root"
     assert mlcycle("data", "add", str(file), root=root).returncode == 0
+    again = mlcycle("data", "add", str(file), root=root)
+    assert again.returncode == 0 and "nothing added" in again.stdout  # its rows are there
+    bc_frame.head(6).to_csv(file, index=False)
     assert mlcycle("data", "add", str(file), root=root).returncode == 0  # renamed, not clobbered
     names = sorted(p.name for p in (root / "data/incoming").iterdir())
-    assert names[-1] == "new.csv" and names[0].endswith("-new.csv")
+    assert len(names) == 2 and names[-1] == "new.csv" and names[0].endswith("-new.csv")
     assert "new.csv" in mlcycle("data", "list", root=root).stdout
     assert mlcycle("data", "rm", "new.csv", root=root).returncode == 0
     assert not (root / "data/incoming/new.csv").exists()

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from mlcycle.data.incoming import IncomingError, add_file, free_name, name_problem, type_problem
+from mlcycle.data.incoming import (
+    AlreadyIncomingError,
+    IncomingError,
+    add_file,
+    free_name,
+    name_problem,
+    type_problem,
+)
 
 NOON = time.mktime((2026, 12, 2, 12, 0, 0, 0, 0, -1))  # local time, as the names use
 
@@ -71,6 +78,26 @@ def test_add_file_copies_twice_without_replacing(tmp_path: Path) -> None:
     )
     assert (incoming / "new.csv").read_text() == "x,y\n1,2\n"
     assert (incoming / "20261202-120000-new.csv").read_text() == "x,y\n3,4\n"
+
+
+def test_the_same_bytes_twice_are_added_once(tmp_path: Path) -> None:
+    """Under any name: a second copy would count every row twice."""
+    file, again = tmp_path / "new.csv", tmp_path / "copy.csv"
+    file.write_text("x,y\n1,2\n")
+    again.write_text("x,y\n1,2\n")
+    root = str(tmp_path / "root")
+    add_file(root, file, now=NOON)
+    for twin in (file, again):
+        with pytest.raises(
+            AlreadyIncomingError, match=r"nothing added: .* as new.csv \(the same bytes"
+        ):
+            add_file(root, twin, now=NOON)
+    again.write_text("x,y\n1,3\n")  # same size, other bytes: new data
+    assert add_file(root, again, now=NOON).endswith("copy.csv")
+    assert sorted(p.name for p in (tmp_path / "root/data/incoming").iterdir()) == [
+        "copy.csv",
+        "new.csv",
+    ]
 
 
 def test_add_file_refuses_a_missing_file_and_an_unread_type(tmp_path: Path) -> None:

@@ -27,10 +27,13 @@ def data_add(
     file: Annotated[Path, typer.Argument(help="A .csv or .parquet file.")], root: RootOption = None
 ) -> None:
     """Copy a data file into the incoming folder; the next run (or `mlcycle watch`) trains on it."""
-    from mlcycle.data.incoming import IncomingError, add_file
+    from mlcycle.data.incoming import AlreadyIncomingError, IncomingError, add_file
 
     try:
         target = add_file(get_settings(root=root).root, file)
+    except AlreadyIncomingError as exc:  # what was asked for holds: the data is there
+        console.print(str(exc))
+        return
     except IncomingError as exc:
         raise fail(str(exc)) from None
     console.print(f"added {file} as {target}")

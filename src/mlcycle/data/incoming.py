@@ -41,6 +41,11 @@ class IncomingError(ValueError):
     """A file that cannot be added to, or named in, the incoming folder; the message says why."""
 
 
+class AlreadyIncomingError(IncomingError):
+    """The file's very bytes are in the incoming folder already: adding them again would count
+    every row twice. Nothing was added."""
+
+
 def type_problem(name: str) -> str | None:
     """Why ingest would not read a file called `name`, or None."""
     if name.lower().endswith(READERS):
@@ -83,6 +88,11 @@ def add_file(root: str, file: Path, now: float | None = None) -> str:
     if problem := type_problem(file.name):
         raise IncomingError(problem)
     incoming = incoming_uri(root)
+    if twin := same_bytes(incoming, file):
+        raise AlreadyIncomingError(
+            f"nothing added: {file} is in the incoming folder already, as {twin} (the same "
+            "bytes; adding it again would count its rows twice)"
+        )
     name = free_name(
         file.name,
         lambda candidate: storage.exists(storage.join(incoming, candidate)),
@@ -91,3 +101,15 @@ def add_file(root: str, file: Path, now: float | None = None) -> str:
     target = storage.join(incoming, name)
     storage.upload(file, target)
     return target
+
+
+def same_bytes(incoming: str, file: Path) -> str | None:
+    """The name of a file in `incoming` holding exactly `file`'s bytes, or None. Only files of
+    the same size are read."""
+    size, data = file.stat().st_size, None
+    for info in storage.list_files(incoming):
+        if info.size == size:
+            data = file.read_bytes() if data is None else data
+            if storage.read_bytes(info.uri) == data:
+                return info.name
+    return None
