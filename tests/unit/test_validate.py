@@ -34,11 +34,27 @@ def test_missing_feature_column_is_named(bc_frame, config, champion_schema) -> N
     report = _check(bc_frame.drop(columns=["mean_radius"]), config, champion_schema)
     [issue] = report.errors
     assert (issue.rule, issue.column, issue.file) == ("missing_column", "mean_radius", "new.csv")
+    renamed = bc_frame.rename(columns={"mean_radius": "Mean Radius", "mean_area": "area"})
+    [issue] = _check(renamed, config, champion_schema).errors
+    assert issue.message.endswith(
+        "missing: mean_radius (did you mean 'Mean Radius'?), mean_area (did you mean 'area'?)"
+    )
 
 
-def test_missing_label_column(bc_frame, config) -> None:
-    report = _check(bc_frame.drop(columns=["diagnosis"]), config)
-    assert _rules(report.errors) == {"missing_label"}
+def test_missing_label_column(bc_frame, config, champion_schema) -> None:
+    """In no file and no champion yet: the config's label is wrong, and no file is blamed.
+    Against a champion, or missing from one file of several, the file is at fault."""
+    renamed = bc_frame.rename(columns={"diagnosis": "Diagnosis"})
+    [issue] = _check(renamed, config).errors
+    assert issue.rule == "label" and issue.file is None
+    assert "'diagnosis' is a column of no file (did you mean 'Diagnosis'?)" in issue.message
+    [issue] = _check(renamed, config, champion_schema).errors
+    assert issue.rule == "missing_label" and issue.file == "new.csv"
+    assert "did you mean 'Diagnosis'?" in issue.message
+    columns = {"a.csv": list(bc_frame.columns), "b.csv": list(renamed.columns)}
+    frame = pd.concat([bc_frame, renamed], ignore_index=True)
+    report = validate(frame, columns, config)
+    assert [(i.rule, i.file) for i in report.errors] == [("missing_label", "b.csv")]
 
 
 def test_unknown_columns_warn_and_are_dropped(bc_frame, config, champion_schema) -> None:

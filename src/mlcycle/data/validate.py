@@ -6,6 +6,7 @@ Errors reject the snapshot; warnings are recorded and the run goes on.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import replace
 from typing import Any
 
@@ -24,11 +25,12 @@ from mlcycle.data.schema import (
 )
 
 MAX_EXAMPLES = 5
+MAX_LISTED = 10  # columns named in one message
 # Inferred text with at least this many values, nearly all distinct, teaches a model nothing.
 UNIQUE_TEXT_MIN_VALUES = 20
 UNIQUE_TEXT_SHARE = 0.9
 # Rules where the config and the data disagree: the fix may be in the config, not a file.
-CONFIG_RULES = frozenset({"decision", "positive_class"})
+CONFIG_RULES = frozenset({"decision", "label", "positive_class"})
 
 
 def _examples(values: pd.Series) -> list[Any]:
@@ -373,6 +375,15 @@ def _check_types(
     return wrong
 
 
+def _did_you_mean(name: str, columns: list[str]) -> str:
+    """` (did you mean 'Diagnosis'?)` for the column nearest `name`, or nothing."""
+    folded = {c.casefold(): c for c in columns}
+    near = folded.get(name.casefold()) or next(
+        iter(difflib.get_close_matches(name, columns, n=1)), None
+    )
+    return f" (did you mean {near!r}?)" if near else ""
+
+
 def _check_files(
     report: DataReport,
     columns_by_file: dict[str, list[str]],
@@ -382,19 +393,35 @@ def _check_files(
     champion: dict[str, Any] | None = None,
 ) -> list[str]:
     """Each file carries the label and every expected feature, none of them empty.
-    Returns the unknown columns (warned about, then dropped by clean)."""
+    Returns the unknown columns (warned about, then dropped by clean).
+
+    With no champion, a label no file carries is the config's to fix: one error, no file
+    blamed (none is moved out of the incoming folder)."""
     unknown: dict[str, None] = {}
+    every = list(dict.fromkeys(c for columns in columns_by_file.values() for c in columns))
+    nowhere = bool(columns_by_file) and not champion and config.label not in every
+    if nowhere:
+        shown = ", ".join(every[:MAX_LISTED]) + (" ..." if len(every) > MAX_LISTED else "")
+        report.errors.append(
+            Issue(
+                rule="label",
+                column=config.label,
+                message=f"the config's label {config.label!r} is a column of no file"
+                f"{_did_you_mean(config.label, every)}; the files' columns: {shown}",
+            )
+        )
     for file, columns in columns_by_file.items():
-        if config.label not in columns:
+        if config.label not in columns and not nowhere:
             report.errors.append(
                 Issue(
                     rule="missing_label",
                     file=file,
                     column=config.label,
-                    message="the label column is missing",
+                    message=f"the label column is missing{_did_you_mean(config.label, columns)}",
                 )
             )
         missing = [c for c in expected if c not in columns]
+        others = [c for c in columns if c not in expected and c != config.label]
         if missing:
             report.errors.append(
                 Issue(
@@ -403,7 +430,8 @@ def _check_files(
                     count=len(missing),
                     unit="column",
                     column=missing[0] if len(missing) == 1 else None,
-                    message=f"feature column(s) the model needs are missing: {', '.join(missing)}",
+                    message="feature column(s) the model needs are missing: "
+                    + ", ".join(m + _did_you_mean(m, others) for m in missing),
                 )
             )
         for column in empty_columns_by_file.get(file, []):
