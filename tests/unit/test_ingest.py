@@ -56,6 +56,8 @@ def test_mixed_types_across_files_survive_as_text(tmp_path: Path) -> None:
         ("semicolon.csv", b"a;b;y\n1;2;p\n", "looks semicolon-separated"),
         ("decimal.csv", b"a;b;y\n1,5;2,5;p\n", "looks semicolon-separated"),
         ("tabs.csv", b"a\tb\ty\n1\t2\tp\n", "looks tab-separated"),
+        ("index.csv", b",a,y\n0,1,p\n", r"1 column without a header name \(column 1\) \(a name"),
+        ("trailing.csv", b"a,y,,\n1,p,,\n", r"2 columns without a header name \(columns 3, 4\)$"),
     ],
 )
 def test_unreadable_files_are_named(name: str, data: bytes, message: str) -> None:

@@ -16,7 +16,7 @@ from mlcycle import storage
 from mlcycle.config import Limits
 from mlcycle.data.categories import declared_text
 from mlcycle.data.incoming import READERS
-from mlcycle.data.report import DataRejected, DataReport, Issue
+from mlcycle.data.report import DataRejected, DataReport, Issue, plural
 from mlcycle.data.schema import category_column
 
 # Field separators a CSV export may use instead of commas, and their names for the error.
@@ -102,9 +102,18 @@ def parse_file(name: str, data: bytes, text_columns: Collection[str] = ()) -> pd
         raise ValueError(f"could not be parsed as CSV ({exc})") from None
     if frame.empty:
         raise ValueError("has a header but no data rows")
-    unnamed = [c for c in frame.columns if str(c).startswith("Unnamed:")]
+    unnamed = [i + 1 for i, c in enumerate(frame.columns) if str(c).startswith("Unnamed:")]
     if unnamed:
-        raise ValueError(f"has {len(unnamed)} columns without a header name")
+        where = ", ".join(map(str, unnamed[:10])) + (" ..." if len(unnamed) > 10 else "")
+        hint = (
+            " (a nameless first column is often the index pandas writes: save with index=False)"
+            if unnamed[0] == 1
+            else ""
+        )
+        raise ValueError(
+            f"has {plural(len(unnamed), 'column')} without a header name "
+            f"({'columns' if len(unnamed) > 1 else 'column'} {where}){hint}"
+        )
     for column in as_text:
         frame[column] = declared_text(frame[column])
     return frame
