@@ -413,3 +413,26 @@ def test_text_that_is_not_a_category_warns(bc_frame, config) -> None:
     assert not _rules(_check(frame, meant).warnings) & {"numbers_as_text", "mostly_unique_text"}
     few = _check(bc_frame.assign(site=np.where(bc_frame.index % 2, "north", "south")), config)
     assert not _rules(few.warnings) & {"numbers_as_text", "mostly_unique_text"}
+
+
+def test_a_row_id_left_in_warns(bc_frame, config) -> None:
+    frame = bc_frame.assign(row=range(100, 100 + len(bc_frame)))
+    [issue] = [i for i in _check(frame, config).warnings if i.rule == "row_id"]
+    assert issue.column == "row" and f"from 100 to {99 + len(frame)}" in issue.message
+    meant = config.model_copy(update={"column_types": {"row": "numeric"}})
+    assert "row_id" not in _rules(_check(frame, meant).warnings)
+    shuffled = frame.sample(frac=1.0, random_state=0)  # ids, but not in file order: unknown
+    assert "row_id" not in _rules(_check(shuffled, config).warnings)
+
+
+def test_config_columns_of_no_file_warn(bc_frame, config) -> None:
+    typo = config.model_copy(
+        update={"drop_columns": ["idd"], "column_types": {"mean_radiuss": "numeric"}}
+    )
+    warned = {(i.column, i.message) for i in _check(bc_frame, typo).warnings}
+    assert ("idd", "drop_columns (config) names a column of no file (did you mean 'id'?)") in warned
+    assert (
+        "mean_radiuss",
+        "column_types (config) names a column of no file (did you mean 'mean_radius'?)",
+    ) in warned
+    assert "unknown_config_column" not in _rules(_check(bc_frame, config).warnings)

@@ -258,10 +258,9 @@ def validate(
     counts = _check_label(report, coerced[config.label], config)
     typed = {k: v for k, v in types.items() if k not in wrong}
     _check_columns(report, coerced.drop(columns=list(wrong)), typed, config, champion, rows_by_file)
-    inferred = [
-        c for c, kind in typed.items() if kind == "categorical" and c not in config.column_types
-    ]
-    _check_inferred_text(report, coerced, inferred)
+    inferred = {c: kind for c, kind in typed.items() if c not in config.column_types}
+    _check_inferred_text(report, coerced, [c for c, k in inferred.items() if k == "categorical"])
+    _check_row_ids(report, coerced, [c for c, k in inferred.items() if k == "numeric"])
     report.info |= {
         "rows": len(frame),
         "features": expected,
@@ -410,6 +409,17 @@ def _check_files(
                 f"{_did_you_mean(config.label, every)}; the files' columns: {shown}",
             )
         )
+    for section in ("drop_columns", "column_types"):
+        for name in getattr(config, section):
+            if columns_by_file and name not in every:
+                report.warnings.append(
+                    Issue(
+                        rule="unknown_config_column",
+                        column=name,
+                        message=f"{section} (config) names a column of no file"
+                        f"{_did_you_mean(name, every)}",
+                    )
+                )
     for file, columns in columns_by_file.items():
         if config.label not in columns and not nowhere:
             report.errors.append(
@@ -655,6 +665,26 @@ def _check_inferred_text(report: DataReport, frame: pd.DataFrame, columns: list[
                     message=f"{values.nunique()} distinct values in {len(values)} rows: a "
                     "category seen once teaches the model nothing. An id or free text? List it "
                     "under drop_columns, or declare it categorical under column_types to keep it",
+                )
+            )
+
+
+def _check_row_ids(report: DataReport, frame: pd.DataFrame, columns: list[str]) -> None:
+    """Warn about a numeric column that counts the rows: whole numbers, each once, rising in
+    file order. A model would learn the order of the export (drop_columns holds ids)."""
+    for column in columns:
+        values = frame[column]
+        if len(values) < UNIQUE_TEXT_MIN_VALUES or values.isna().any() or (values % 1 != 0).any():
+            continue
+        if values.is_monotonic_increasing and values.is_unique:
+            report.warnings.append(
+                Issue(
+                    rule="row_id",
+                    column=column,
+                    message=f"whole numbers from {values.iloc[0]:.0f} to {values.iloc[-1]:.0f}, "
+                    "each once and rising in file order: a row id? A model would learn the "
+                    "order of the export; list it under drop_columns, or declare it numeric "
+                    "under column_types to keep it",
                 )
             )
 
