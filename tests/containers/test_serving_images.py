@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -129,11 +130,23 @@ def test_a_promoted_champion_is_swapped_in_with_no_failed_request(
         results = asyncio.run(load())
     finally:
         Registry(registry_root["root"]).promote(first)
+        serving(api, instance, first)  # the tests after this one expect the first champion
     assert Counter(status for _, status, _ in results) == {200: len(results)}
     versions = [version for _, _, version in sorted(results)]
     assert versions[0] == first and versions[-1] == second, Counter(versions)
     switched = versions.index(second)
     assert versions[switched + 8 :].count(first) == 0
+
+
+def serving(api: cloudrun.Service, instance: dict[str, Any], version: str) -> None:
+    """Wait (at most 60 s, on a loaded machine) until the API answers with `version`."""
+    deadline = time.monotonic() + 60
+    while True:
+        answer = httpx.post(f"{api.url}/v1/predict", json={"instances": [instance]}, timeout=30)
+        if answer.json().get("model_version") == version:
+            return
+        assert time.monotonic() < deadline, f"the API still serves {answer.json()}"
+        time.sleep(0.5)
 
 
 # -- the UI ---------------------------------------------------------------------------------
