@@ -436,3 +436,15 @@ def test_config_columns_of_no_file_warn(bc_frame, config) -> None:
         "column_types (config) names a column of no file (did you mean 'mean_radius'?)",
     ) in warned
     assert "unknown_config_column" not in _rules(_check(bc_frame, config).warnings)
+
+
+def test_classes_spelt_in_two_cases_warn(bc_frame, config) -> None:
+    label = bc_frame["diagnosis"].where(bc_frame.index % 10 > 0, "Malignant")
+    [issue] = [
+        i
+        for i in _check(bc_frame.assign(diagnosis=label), config).warnings
+        if i.rule == "classes_differ_in_case"
+    ]
+    assert sorted(issue.examples) == ["Malignant", "malignant"]
+    assert "'Malignant': 57 rows" in issue.message
+    assert "classes_differ_in_case" not in _rules(_check(bc_frame, config).warnings)

@@ -487,6 +487,22 @@ def _check_label(report: DataReport, label: pd.Series, config: DatasetConfig) ->
             )
         )
     counts = {str(k): int(v) for k, v in label.value_counts().items()}
+    spellings: dict[str, list[str]] = {}
+    for name in counts:
+        spellings.setdefault(name.casefold(), []).append(name)
+    for names in (n for n in spellings.values() if len(n) > 1):
+        report.warnings.append(
+            Issue(
+                rule="classes_differ_in_case",
+                column=config.label,
+                count=len(names),
+                unit="class",
+                examples=names[:MAX_EXAMPLES],
+                message=f"label values that differ only in case are separate classes "
+                f"({', '.join(f'{n!r}: {counts[n]} rows' for n in names)}): spell each class "
+                "one way in the files",
+            )
+        )
     if len(counts) < 2:
         report.errors.append(
             Issue(
