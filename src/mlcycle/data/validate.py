@@ -16,19 +16,11 @@ import pandera.pandas as pa
 
 from mlcycle.config import DatasetConfig
 from mlcycle.data.report import DataReport, Issue
-from mlcycle.data.schema import (
-    NUMERIC_SHARE,
-    coerce_features,
-    feature_columns,
-    feature_types,
-    label_column,
-)
+from mlcycle.data.schema import coerce_features, feature_columns, feature_types, label_column
+from mlcycle.data.suspects import suspect_columns
 
 MAX_EXAMPLES = 5
 MAX_LISTED = 10  # columns named in one message
-# Inferred text with at least this many values, nearly all distinct, teaches a model nothing.
-UNIQUE_TEXT_MIN_VALUES = 20
-UNIQUE_TEXT_SHARE = 0.9
 # Rules where the config and the data disagree: the fix may be in the config, not a file.
 CONFIG_RULES = frozenset({"decision", "label", "positive_class"})
 
@@ -259,8 +251,7 @@ def validate(
     typed = {k: v for k, v in types.items() if k not in wrong}
     _check_columns(report, coerced.drop(columns=list(wrong)), typed, config, champion, rows_by_file)
     inferred = {c: kind for c, kind in typed.items() if c not in config.column_types}
-    _check_inferred_text(report, coerced, [c for c, k in inferred.items() if k == "categorical"])
-    _check_row_ids(report, coerced, [c for c, k in inferred.items() if k == "numeric"])
+    report.warnings += suspect_columns(coerced, inferred)
     report.info |= {
         "rows": len(frame),
         "features": expected,
@@ -487,31 +478,37 @@ def _check_label(report: DataReport, label: pd.Series, config: DatasetConfig) ->
             )
         )
     counts = {str(k): int(v) for k, v in label.value_counts().items()}
+
+    def about(rule: str, classes: Any, message: str) -> Issue:
+        """An issue of the label's classes, naming a few of them."""
+        return Issue(
+            rule=rule,
+            column=config.label,
+            count=len(classes),
+            unit="class",
+            examples=list(classes)[:MAX_EXAMPLES],
+            message=message,
+        )
+
     spellings: dict[str, list[str]] = {}
     for name in counts:
         spellings.setdefault(name.casefold(), []).append(name)
     for names in (n for n in spellings.values() if len(n) > 1):
         report.warnings.append(
-            Issue(
-                rule="classes_differ_in_case",
-                column=config.label,
-                count=len(names),
-                unit="class",
-                examples=names[:MAX_EXAMPLES],
-                message=f"label values that differ only in case are separate classes "
+            about(
+                "classes_differ_in_case",
+                names,
+                f"label values that differ only in case are separate classes "
                 f"({', '.join(f'{n!r}: {counts[n]} rows' for n in names)}): spell each class "
                 "one way in the files",
             )
         )
     if len(counts) < 2:
         report.errors.append(
-            Issue(
-                rule="single_class",
-                column=config.label,
-                count=len(counts),
-                unit="class",
-                examples=list(counts)[:MAX_EXAMPLES],
-                message="at least two classes are needed to train a classifier",
+            about(
+                "single_class",
+                counts,
+                "at least two classes are needed to train a classifier",
             )
         )
     small = {k: v for k, v in counts.items() if v < config.validation.min_rows_per_class}
@@ -526,38 +523,29 @@ def _check_label(report: DataReport, label: pd.Series, config: DatasetConfig) ->
             else ""
         )
         report.errors.append(
-            Issue(
-                rule="too_few_rows",
-                column=config.label,
-                count=len(small),
-                unit="class",
-                examples=list(shown),
-                message=f"each class needs at least {config.validation.min_rows_per_class} rows "
+            about(
+                "too_few_rows",
+                small,
+                f"each class needs at least {config.validation.min_rows_per_class} rows "
                 f"(have {shown}{more}){measured}",
             )
         )
     if len(counts) > 2 and config.decision is not None:
         report.errors.append(
-            Issue(
-                rule="decision",
-                column=config.label,
-                count=len(counts),
-                unit="class",
-                examples=list(counts)[:MAX_EXAMPLES],
-                message=f"decision (config) sets an operating point for two classes; the label "
+            about(
+                "decision",
+                counts,
+                f"decision (config) sets an operating point for two classes; the label "
                 f"has {len(counts)}: remove decision, every label is then the most probable class",
             )
         )
     if len(counts) > 2 and config.positive_class is not None:
         # A config copied from a binary one: the class is unused, and says it is not.
         report.warnings.append(
-            Issue(
-                rule="positive_class_unused",
-                column=config.label,
-                count=len(counts),
-                unit="class",
-                examples=list(counts)[:MAX_EXAMPLES],
-                message=f"positive_class {config.positive_class!r} (config) is for two classes; "
+            about(
+                "positive_class_unused",
+                counts,
+                f"positive_class {config.positive_class!r} (config) is for two classes; "
                 f"the label has {len(counts)}, so it is unused (recall, precision and f1 are "
                 "averaged over the classes): remove it from the config",
             )
@@ -643,64 +631,6 @@ def _check_columns(
                     column=name,
                     count=int(frame[name].isna().sum()),
                     message=f"{share:.0%} of values are missing",
-                )
-            )
-
-
-def _check_inferred_text(report: DataReport, frame: pd.DataFrame, columns: list[str]) -> None:
-    """Warn about text columns that are likely not categories: numbers written with thousands
-    separators (1,234.5), and values nearly all distinct (an id or free text). Declaring the
-    column under column_types says it is meant, and silences this."""
-    for column in columns:
-        values = frame[column].dropna().astype(str)
-        if values.empty:
-            continue
-        plain = pd.to_numeric(values.str.replace(",", "", regex=False).str.strip(), errors="coerce")
-        if values.str.contains(",", regex=False).any() and plain.notna().mean() >= NUMERIC_SHARE:
-            report.warnings.append(
-                Issue(
-                    rule="numbers_as_text",
-                    column=column,
-                    count=int(values.str.contains(",", regex=False).sum()),
-                    examples=_examples(values[values.str.contains(",", regex=False)]),
-                    message="numbers written with thousands separators (1,234.5) are read as "
-                    "text, each value a category of its own: save the file without the "
-                    "separators (or, if it is text, declare it categorical under column_types)",
-                )
-            )
-        elif len(values) >= UNIQUE_TEXT_MIN_VALUES and (
-            values.nunique() >= UNIQUE_TEXT_SHARE * len(values)
-        ):
-            report.warnings.append(
-                Issue(
-                    rule="mostly_unique_text",
-                    column=column,
-                    count=int(values.nunique()),
-                    unit="distinct value",
-                    examples=_examples(values),
-                    message=f"{values.nunique()} distinct values in {len(values)} rows: a "
-                    "category seen once teaches the model nothing. An id or free text? List it "
-                    "under drop_columns, or declare it categorical under column_types to keep it",
-                )
-            )
-
-
-def _check_row_ids(report: DataReport, frame: pd.DataFrame, columns: list[str]) -> None:
-    """Warn about a numeric column that counts the rows: whole numbers, each once, rising in
-    file order. A model would learn the order of the export (drop_columns holds ids)."""
-    for column in columns:
-        values = frame[column]
-        if len(values) < UNIQUE_TEXT_MIN_VALUES or values.isna().any() or (values % 1 != 0).any():
-            continue
-        if values.is_monotonic_increasing and values.is_unique:
-            report.warnings.append(
-                Issue(
-                    rule="row_id",
-                    column=column,
-                    message=f"whole numbers from {values.iloc[0]:.0f} to {values.iloc[-1]:.0f}, "
-                    "each once and rising in file order: a row id? A model would learn the "
-                    "order of the export; list it under drop_columns, or declare it numeric "
-                    "under column_types to keep it",
                 )
             )
 
