@@ -5,6 +5,18 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+MAX_EXAMPLES = 5  # values an issue quotes
+
+
+def examples_of(values: Any) -> list[Any]:
+    """The first few distinct values of a pandas Series, as plain Python (NaN as None)."""
+    import pandas as pd  # only callers holding a Series get here: the CLI imports this module
+
+    return [
+        v.item() if hasattr(v, "item") else (None if pd.isna(v) else v)
+        for v in values.drop_duplicates().head(MAX_EXAMPLES)
+    ]
+
 
 def plural(n: int, word: str) -> str:
     """`1 error`, `2 errors`, `2 classes`."""

@@ -11,10 +11,9 @@ from typing import Any
 
 import pandas as pd
 
-from mlcycle.data.report import Issue
+from mlcycle.data.report import Issue, examples_of
 from mlcycle.data.schema import NUMERIC_SHARE
 
-MAX_EXAMPLES = 5
 MIN_VALUES = 20  # fewer values say too little to suspect anything
 UNIQUE_SHARE = 0.9  # text this nearly all distinct: a category seen once teaches nothing
 
@@ -30,10 +29,6 @@ def suspect_columns(frame: pd.DataFrame, types: dict[str, str]) -> list[Issue]:
     return issues
 
 
-def _examples(values: pd.Series) -> list[str]:
-    return values.drop_duplicates().head(MAX_EXAMPLES).tolist()
-
-
 def _text_suspect(column: pd.Series) -> dict[str, Any] | None:
     values = column.dropna().astype(str)
     if values.empty:
@@ -44,7 +39,7 @@ def _text_suspect(column: pd.Series) -> dict[str, Any] | None:
         return {
             "rule": "numbers_as_text",
             "count": int(commas.sum()),
-            "examples": _examples(values[commas]),
+            "examples": examples_of(values[commas]),
             "message": "numbers written with thousands separators (1,234.5) are read as text, "
             "each value a category of its own: save the file without the separators (or, if "
             "it is text, declare it categorical under column_types)",
@@ -55,7 +50,7 @@ def _text_suspect(column: pd.Series) -> dict[str, Any] | None:
             "rule": "mostly_unique_text",
             "count": int(distinct),
             "unit": "distinct value",
-            "examples": _examples(values),
+            "examples": examples_of(values),
             "message": f"{distinct} distinct values in {len(values)} rows: a category seen once "
             "teaches the model nothing. An id or free text? List it under drop_columns, or "
             "declare it categorical under column_types to keep it",

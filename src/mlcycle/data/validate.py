@@ -15,21 +15,13 @@ import pandas as pd
 import pandera.pandas as pa
 
 from mlcycle.config import DatasetConfig
-from mlcycle.data.report import DataReport, Issue
+from mlcycle.data.report import MAX_EXAMPLES, DataReport, Issue, examples_of
 from mlcycle.data.schema import coerce_features, feature_columns, feature_types, label_column
 from mlcycle.data.suspects import suspect_columns
 
-MAX_EXAMPLES = 5
 MAX_LISTED = 10  # columns named in one message
 # Rules where the config and the data disagree: the fix may be in the config, not a file.
 CONFIG_RULES = frozenset({"decision", "label", "positive_class"})
-
-
-def _examples(values: pd.Series) -> list[Any]:
-    out = []
-    for v in values.drop_duplicates().head(MAX_EXAMPLES):
-        out.append(v.item() if hasattr(v, "item") else (None if pd.isna(v) else v))
-    return out
 
 
 def expected_features(
@@ -194,7 +186,7 @@ def _run(
                     column=str(column),
                     file=file or None,
                     count=len(group),
-                    examples=_examples(group["failure_case"]),
+                    examples=examples_of(group["failure_case"]),
                     rows=rows,
                 )
             )
@@ -320,7 +312,7 @@ def _check_types(
                 column=column,
                 file=file,
                 count=int(values.notna().sum()),
-                examples=_examples(values.map(str)),
+                examples=examples_of(values.map(str)),
                 rows=rows,
                 message=message,
             )
