@@ -227,6 +227,8 @@ def validate(
     types = feature_types(frame[[*expected, config.label]], config, champion)
     declared = set(config.column_types) | {f["name"] for f in (champion or {}).get("features", [])}
     coerced, not_numbers = coerce_features(frame, types)
+    # The label as class names, spelt once, as clean spells them; every label rule reads it.
+    coerced[config.label] = label_column(coerced[config.label]).astype(object)
     wrong = _check_types(
         report, frame, types, declared, not_numbers, value_kinds_by_file or {}, rows_by_file
     )
@@ -457,8 +459,8 @@ def _check_files(
 
 
 def _check_label(report: DataReport, label: pd.Series, config: DatasetConfig) -> dict[str, int]:
-    """Enough classes, enough rows of each, and the positive class among them."""
-    label = label_column(label)
+    """Enough classes, enough rows of each, and the positive class among them (`label` spelt
+    as class names: `label_column`)."""
     missing = int(label.isna().sum())
     if missing:
         report.warnings.append(
@@ -592,7 +594,6 @@ def _check_columns(
     """The pandera rules: errors beyond the tolerance, warnings for anything the champion
     never saw, and a warning for columns with many missing values."""
     rules = config.validation
-    frame = frame.assign(**{config.label: label_column(frame[config.label]).astype(object)})
     report.errors += _run(
         _column_checks(types, config, champion, rules.range_tolerance), frame, rows_by_file
     )
