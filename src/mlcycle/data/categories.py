@@ -35,7 +35,7 @@ def as_trained(texts: Any, categories: list[str] | None) -> Any:
     true/TRUE is True (as pandas read the file); any other feature's are returned as given."""
     if not boolean_cells(categories):
         return texts
-    return [BOOLEAN_TEXT.get(v.lower(), v) if v else v for v in texts]
+    return [pandas_boolean(v) for v in texts]
 
 
 def declared_text(texts: Any) -> Any:
@@ -45,8 +45,14 @@ def declared_text(texts: Any) -> Any:
     12345."""
     present = texts.dropna()
     if not present.empty and present.str.lower().isin(list(BOOLEAN_TEXT)).all():
-        return texts.map(lambda v: BOOLEAN_TEXT[v.lower()] if isinstance(v, str) else v)
+        return texts.map(pandas_boolean)
     return texts.str.replace(WHOLE_FLOAT, r"\1", regex=True)
+
+
+def pandas_boolean(text: Any) -> Any:
+    """true/TRUE/... spelt True or False, as pandas reads such a cell; anything else as it is
+    (None and NaN included)."""
+    return BOOLEAN_TEXT.get(text.lower(), text) if isinstance(text, str) else text
 
 
 def boolean_cells(categories: list[str] | None) -> bool:
